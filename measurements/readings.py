@@ -1,0 +1,116 @@
+"""What the read endpoints return, computed from the gateway's answers.
+
+Each function takes validated parameters and returns plain data (lists of
+dicts, or a dict) in the dashboard's JSON shapes.
+"""
+
+from measurements.gateway import get_store
+from measurements.params import check_sample_count, check_window_count
+from measurements.power import ANGLES, PHASES, window_figures, wrap_degrees
+from measurements.timeparse import format_times
+from pmuproject.errors import NoData
+
+SECOND_NS = 1_000_000_000
+
+TIMESERIES_KEYS = (
+    *(
+        f"{figure}_{phase.upper()}"
+        for phase in PHASES
+        for figure in ("V", "I", "P", "Q", "S", "PF")
+    ),
+    "P",
+    "Q",
+    "S",
+    "PF",
+)
+
+# /api/data keys and the store columns behind them.
+DATA_COLUMNS = tuple(
+    (f"{kind}_{phase}", f"{kind}_{phase}_mag") for kind in "vi" for phase in PHASES
+) + tuple((angle, angle) for angle in ANGLES)
+
+
+def pmus_list(*, since_ns=None):
+    return {"pmus": get_store().list_pmus(since_ns=since_ns)}
+
+
+def power_timeseries(pmu_id, time_range, window_ns):
+    check_window_count(time_range, window_ns)
+    windows = get_store().read_windows(
+        pmu_id,
+        start_ns=time_range.start_ns,
+        stop_ns=time_range.stop_ns,
+        window_ns=window_ns,
+    )
+    figures = window_figures(windows.means)
+    columns = [format_times(windows.time).tolist()]
+    columns += [figures[key].tolist() for key in TIMESERIES_KEYS]
+    keys = ("time", *TIMESERIES_KEYS)
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def power_of_phase(pmu_id, phasor, time_range):
+    """Figures for the most recent epoch-aligned second with data in range."""
+    store = get_store()
+    latest = store.last_time(
+        pmu_id, start_ns=time_range.start_ns, stop_ns=time_range.stop_ns
+    )
+    if latest is None:
+        raise NoData(f"PMU {pmu_id} has no data in the requested range.", pmu=pmu_id)
+    second_start = latest // SECOND_NS * SECOND_NS
+    windows = store.read_windows(
+        pmu_id,
+        start_ns=max(second_start, time_range.start_ns),
+        stop_ns=min(second_start + SECOND_NS, time_range.stop_ns),
+        window_ns=SECOND_NS,
+    )
+    if not len(windows):
+        raise NoData(f"PMU {pmu_id} has no data in the requested range.", pmu=pmu_id)
+    figures = {
+        name: values[0] for name, values in window_figures(windows.means).items()
+    }
+    upper = phasor.upper()
+    phi = wrap_degrees(figures[f"v_{phasor}_ang"] - figures[f"i_{phasor}_ang"])
+    return {
+        "pmu_id": pmu_id,
+        "phasor": phasor,
+        "time": format_times(windows.time)[0].item(),
+        "samples": int(windows.count[0]),
+        **{angle: float(figures[angle]) for angle in ANGLES},
+        "V": float(figures[f"V_{upper}"]),
+        "I": float(figures[f"I_{upper}"]),
+        "S": float(figures[f"S_{upper}"]),
+        "P": float(figures[f"P_{upper}"]),
+        "Q": float(figures[f"Q_{upper}"]),
+        "PF": float(figures[f"PF_{upper}"]),
+        "phi_deg": float(phi),
+    }
+
+
+def samples_rows(pmu_id, time_range, *, batch_rows=20_000):
+    """Yield lists of /api/data rows, a batch at a time, after a size check."""
+    store = get_store()
+    count = store.count_samples(
+        pmu_id, start_ns=time_range.start_ns, stop_ns=time_range.stop_ns
+    )
+    check_sample_count(time_range, count)
+    return _rows_in_batches(store, pmu_id, time_range, batch_rows)
+
+
+def _rows_in_batches(store, pmu_id, time_range, batch_rows):
+    keys = ("time", *(key for key, _ in DATA_COLUMNS), "pmu_id")
+    for batch in store.iter_samples(
+        pmu_id, start_ns=time_range.start_ns, stop_ns=time_range.stop_ns
+    ):
+        for start in range(0, len(batch), batch_rows):
+            part = slice(start, start + batch_rows)
+            columns = [format_times(batch.time[part]).tolist()]
+            for key, column in DATA_COLUMNS:
+                values = batch.columns[column][part]
+                if key.endswith("_ang"):
+                    values = wrap_degrees(values)
+                columns.append(values.tolist())
+            columns.append([pmu_id] * len(columns[0]))
+            yield [
+                dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)
+            ]

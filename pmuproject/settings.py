@@ -1,0 +1,217 @@
+"""Django settings, read from the environment (and from `.env` when present).
+
+Every variable is listed with its default in `.env.example` and in the
+README's settings table.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from pmuproject.env import (
+    env_bool,
+    env_list,
+    env_number,
+    env_required,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# DJANGO_ENV_FILE names the dotenv file; an empty value disables it (the test
+# settings do this so a developer's .env never leaks into the suite).
+_env_file = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    load_dotenv(_env_file, override=False)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+if DEBUG:
+    # A development key that lives as long as the process: sessions do not
+    # survive a restart, which is acceptable for a local demo.
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+else:
+    SECRET_KEY = env_required("DJANGO_SECRET_KEY", "when DJANGO_DEBUG is off")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "measurements",
+    "alerts",
+    "protocol",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pmuproject.urls"
+# The dashboard calls /api/getpmus and friends with no trailing slash.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "pmuproject.wsgi.application"
+ASGI_APPLICATION = "pmuproject.asgi.application"
+
+VAR_DIR = BASE_DIR / "var"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Lets the admin and /docs work under daphne in development without a
+# collectstatic step; production runs collectstatic and serves from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- HTTP API -------------------------------------------------------------
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["http://localhost:5173"])
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pmuproject.handlers.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PMU backend API",
+    "DESCRIPTION": (
+        "Synchrophasor measurements, power figures, alerts and the PMU "
+        "stream transport setting."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Control actions (protocol changes, alert rules, acknowledgements) need an
+# authenticated user with the matching permission unless debug is on or this
+# demo switch is set.
+PMU_ALLOW_ANONYMOUS_WRITES = env_bool("PMU_ALLOW_ANONYMOUS_WRITES", False)
+
+# --- Measurement store ----------------------------------------------------
+
+INFLUX_URL = env_str("INFLUX_URL", "")
+INFLUX_TOKEN = env_str("INFLUX_TOKEN", "")
+INFLUX_ORG = env_str("INFLUX_ORG", "")
+INFLUX_BUCKET = env_str("INFLUX_BUCKET", "")
+INFLUX_TIMEOUT = env_number("INFLUX_TIMEOUT", 5.0, kind=float, minimum=0.1)
+if INFLUX_URL:
+    for _name in ("INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET"):
+        env_required(_name, "when INFLUX_URL is set")
+
+PMU_STORE_PATH = env_str("PMU_STORE_PATH") or str(VAR_DIR / "pmu-store.sqlite3")
+PMU_MAX_ROWS = env_number("PMU_MAX_ROWS", 200_000, minimum=1)
+# The simulator writes into the embedded store only unless asked explicitly,
+# so a production InfluxDB never receives demo data by accident.
+PMU_SIMULATE = env_bool("PMU_SIMULATE", not INFLUX_URL)
+PMU_SIMULATE_RATE = env_number("PMU_SIMULATE_RATE", 30, minimum=1)
+
+# --- Alerts and channels --------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+ALERT_WORKER_INTERVAL = env_number(
+    "ALERT_WORKER_INTERVAL", 1.0, kind=float, minimum=0.05
+)
+ALERT_STALE_AFTER = env_number("ALERT_STALE_AFTER", 10.0, kind=float, minimum=0.1)
+
+# --- Protocol setting -----------------------------------------------------
+
+PMU_CONFIG_INI = env_str("PMU_CONFIG_INI") or str(BASE_DIR / "config.ini")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}
+
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name at least one host.")
