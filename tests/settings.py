@@ -3,7 +3,11 @@
 import os
 import tempfile
 
-_scratch = tempfile.mkdtemp(prefix="pmu-tests-")
+# Child processes started by a test inherit the scratch folder, so they see
+# the same store and config.ini as the test that started them.
+_scratch = os.environ.setdefault(
+    "PMU_TEST_SCRATCH", tempfile.mkdtemp(prefix="pmu-tests-")
+)
 
 # A developer's .env and shell must not change what the tests see.
 os.environ["DJANGO_ENV_FILE"] = ""
