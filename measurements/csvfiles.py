@@ -16,6 +16,7 @@ written, so a malformed file is rejected with its name and line number.
 
 import csv
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -128,38 +129,11 @@ def _parse(path, header, layout):
     """Fast path with numpy's C parser; on any doubt, a row-by-row diagnosis."""
     columns = layout["columns"]
     try:
-        values = np.loadtxt(
-            path,
-            delimiter=",",
-            skiprows=1,
-            usecols=list(columns.values()),
-            dtype=np.float64,
-            ndmin=2,
-            encoding="utf-8",
-            quotechar='"',
-        )
-        raw_times = np.loadtxt(
-            path,
-            delimiter=",",
-            skiprows=1,
-            usecols=[layout["time"]],
-            dtype=str,
-            ndmin=1,
-            encoding="utf-8",
-            quotechar='"',
-        )
+        values = _load(path, list(columns.values()), np.float64, ndmin=2)
+        raw_times = _load(path, [layout["time"]], str)
         pmus = None
         if layout["pmu_column"] is not None:
-            pmus = np.loadtxt(
-                path,
-                delimiter=",",
-                skiprows=1,
-                usecols=[layout["pmu_column"]],
-                dtype=str,
-                ndmin=1,
-                encoding="utf-8",
-                quotechar='"',
-            )
+            pmus = _load(path, [layout["pmu_column"]], str)
     except ValueError:
         _diagnose(path, header, layout)
         raise CsvFormatError(path, "the file cannot be parsed") from None
@@ -177,6 +151,22 @@ def _parse(path, header, layout):
     if pmus is not None:
         table["pmu_id"] = pmus
     return table
+
+
+def _load(path, usecols, dtype, ndmin=1):
+    with warnings.catch_warnings():
+        # A file without rows is reported as our own error, not a warning.
+        warnings.simplefilter("ignore", UserWarning)
+        return np.loadtxt(
+            path,
+            delimiter=",",
+            skiprows=1,
+            usecols=usecols,
+            dtype=dtype,
+            ndmin=ndmin,
+            encoding="utf-8",
+            quotechar='"',
+        )
 
 
 def _times(path, raw):

@@ -41,7 +41,7 @@ def pmu_id_param(query, name="pmu"):
 
 
 def phasor_param(query, name="phasor"):
-    value = (query.get(name) or "").strip().lower()
+    value = (query.get(name) or "").lower()
     if value not in PHASORS:
         raise InvalidParameter(
             name, f"`{name}` must be one of a, b, c.", accepted=list(PHASORS)

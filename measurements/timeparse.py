@@ -28,12 +28,13 @@ MAX_TEXT = 64
 MIN_NS = 0
 MAX_NS = 7_258_118_400 * 1_000_000_000
 
-_DURATION_PART = re.compile(r"(\d{1,12})(ns|us|µs|ms|s|m|h|d|w)")
-_DURATION = re.compile(r"(?:\d{1,12}(?:ns|us|µs|ms|s|m|h|d|w))+")
+_DURATION_PART = re.compile(r"(\d{1,12})(ns|us|µs|ms|s|m|h|d|w)", re.ASCII)
+_DURATION = re.compile(r"(?:\d{1,12}(?:ns|us|µs|ms|s|m|h|d|w))+", re.ASCII)
 _ABSOLUTE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})"
     r"(?:\.(\d{1,9}))?"
-    r"([Zz]|[+-]\d{2}:?\d{2})"
+    r"([Zz]|[+-]\d{2}:?\d{2})",
+    re.ASCII,
 )
 
 
@@ -83,9 +84,8 @@ def parse_time(text, *, now):
 
 
 def _checked(text):
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text:
         raise TimeFormatError("a value is required")
-    text = text.strip()
     if len(text) > MAX_TEXT:
         raise TimeFormatError(f"the value is longer than {MAX_TEXT} characters")
     if not text.isascii() and "µs" not in text:

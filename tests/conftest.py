@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh embedded store per test, the API client, real data."""
 
+import json
 import os
 from pathlib import Path
 
@@ -40,3 +41,10 @@ def lbnl_dir():
             pytest.fail(message + " (required under CI)")
         pytest.skip(message)
     return LBNL
+
+
+def body(response):
+    """The JSON body of a plain or a streamed response."""
+    if response.streaming:
+        return json.loads(b"".join(response.streaming_content))
+    return response.json()

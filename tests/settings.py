@@ -33,3 +33,6 @@ os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
 from pmuproject.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+STATIC_ROOT = os.path.join(_scratch, "static")
+os.makedirs(STATIC_ROOT, exist_ok=True)
