@@ -1,11 +1,15 @@
-"""Typed readers for settings that come from the process environment."""
+"""Typed readers for settings that come from the process environment.
+
+An empty value counts as unset, so a copied `.env.example` with blank lines
+keeps every default.
+"""
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_str(name, default=None):
@@ -22,7 +26,7 @@ def env_required(name, reason):
 
 def env_bool(name, default=False):
     value = os.environ.get(name)
-    if value is None:
+    if value is None or not value.strip():
         return default
     lowered = value.strip().lower()
     if lowered in _TRUE:
@@ -54,6 +58,6 @@ def env_number(name, default, *, kind=int, minimum=None):
 
 def env_list(name, default=()):
     value = os.environ.get(name)
-    if value is None:
+    if value is None or not value.strip():
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
