@@ -1,3 +1,10 @@
-"""URL routes of the protocol app."""
+"""URL routes of the protocol setting (the dashboard's path has no slash)."""
 
-urlpatterns = []
+from django.urls import path
+
+from protocol import views
+
+urlpatterns = [
+    path("changeprotocol", views.ProtocolChangeView.as_view(), name="changeprotocol"),
+    path("protocol", views.ProtocolView.as_view(), name="protocol"),
+]
