@@ -14,12 +14,16 @@ Other columns are ignored. A file is parsed whole before anything is
 written, so a malformed file is rejected with its name and line number.
 """
 
+import contextlib
 import csv
+import queue
 import re
-import warnings
+import threading
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
 from measurements.gateway import COLUMNS, Samples
 from measurements.params import PMU_ID, PMU_ID_RULE
@@ -35,6 +39,9 @@ class CsvFormatError(ValueError):
         where = f"{path}, line {line}" if line else str(path)
         super().__init__(f"{where}: {message}")
 
+
+# Arrow parses the file in blocks of this many bytes.
+BLOCK_BYTES = 8 << 20
 
 _MICRO_PMU = re.compile(r"([LC])([123])-(Mag|Ang)\b")
 _PHASE = {"1": "a", "2": "b", "3": "c"}
@@ -57,7 +64,89 @@ def expand_paths(paths):
 
 def read_pmu_csv(path, *, pmu_id=None):
     """Parse one file into one `Samples` per PMU, each ascending in time."""
+    parts = {}
+    for batches in iter_pmu_csv(path, pmu_id=pmu_id):
+        for batch in batches:
+            parts.setdefault(batch.pmu_id, []).append(batch)
+    return [
+        Samples.concat(name, batches).normalised()
+        for name, batches in sorted(parts.items())
+    ]
+
+
+def iter_pmu_csv(path, *, pmu_id=None, block_bytes=None):
+    """Parse one file a block at a time: yields a list of `Samples` per block.
+
+    Memory holds one block however large the file. An error in a later block
+    is raised when that block is reached, so a caller writing blocks as they
+    come must do so in one transaction (as `Store.write_stream` does).
+    """
     path = Path(path)
+    header = _header(path)
+    layout = _layout(path, header)
+    if layout["pmu_column"] is None:
+        pmu_id = pmu_id or _pmu_from_name(path)
+    rows_before = 0
+    for table in _blocks(path, header, layout, block_bytes or BLOCK_BYTES):
+        times = _times(path, table.pop("time"), rows_before)
+        pmus = table.pop("pmu_id", None)
+        if pmus is not None:
+            _check_pmu_ids(path, pmus, rows_before)
+        rows_before += len(times)
+        if pmus is None or pmu_id:
+            yield [Samples(pmu_id, times, table)]
+        else:
+            yield [
+                Samples(
+                    name,
+                    times[pmus == name],
+                    {k: v[pmus == name] for k, v in table.items()},
+                )
+                for name in sorted(set(pmus.tolist()))
+            ]
+    if rows_before == 0:
+        raise CsvFormatError(path, "the file has a header but no rows", line=2)
+
+
+def prefetched(iterable, depth=2):
+    """Iterate in a background thread, up to `depth` items ahead.
+
+    Arrow parses with the GIL released, so the next block is parsed while
+    the caller writes the previous one. Exceptions reach the caller in order.
+    """
+    items = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in iterable:
+                if stop.is_set():
+                    return
+                items.put((item, None))
+            items.put((done, None))
+        except BaseException as exc:  # handed over to the consuming thread
+            items.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="csv-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                items.get_nowait()
+        thread.join(timeout=10)
+
+
+def _header(path):
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), None)
@@ -65,21 +154,7 @@ def read_pmu_csv(path, *, pmu_id=None):
         raise CsvFormatError(path, f"cannot be read: {exc}") from exc
     if not header:
         raise CsvFormatError(path, "the file is empty", line=1)
-
-    layout = _layout(path, header)
-    if layout["pmu_column"] is None:
-        pmu_id = pmu_id or _pmu_from_name(path)
-    table = _parse(path, header, layout)
-    times = table.pop("time")
-    pmus = table.pop("pmu_id", None)
-    if pmus is None or pmu_id:
-        return [Samples(pmu_id, times, table).normalised()]
-    return [
-        Samples(
-            name, times[pmus == name], {k: v[pmus == name] for k, v in table.items()}
-        ).normalised()
-        for name in sorted(set(pmus.tolist()))
-    ]
+    return header
 
 
 def _layout(path, header):
@@ -125,72 +200,86 @@ def _pmu_from_name(path):
     return candidate
 
 
-def _parse(path, header, layout):
-    """Fast path with numpy's C parser; on any doubt, a row-by-row diagnosis."""
-    columns = layout["columns"]
+def _blocks(path, header, layout, block_bytes):
+    """Columns of each block, parsed by Arrow's CSV reader.
+
+    On a parse or conversion error, or a value that is not a finite number,
+    the file is read again row by row to name the line (`_diagnose`).
+    """
+    names = [f"c{index}" for index in range(len(header))]
+    fields = layout["columns"]
+    types = {names[index]: pa.float64() for index in fields.values()}
+    types[names[layout["time"]]] = pa.string()
+    wanted = [*types]
+    if layout["pmu_column"] is not None:
+        types[names[layout["pmu_column"]]] = pa.string()
+        wanted.append(names[layout["pmu_column"]])
     try:
-        values = _load(path, list(columns.values()), np.float64, ndmin=2)
-        raw_times = _load(path, [layout["time"]], str)
-        pmus = None
-        if layout["pmu_column"] is not None:
-            pmus = _load(path, [layout["pmu_column"]], str)
-    except ValueError:
-        _diagnose(path, header, layout)
-        raise CsvFormatError(path, "the file cannot be parsed") from None
-    if len(raw_times) == 0:
-        raise CsvFormatError(path, "the file has a header but no rows", line=2)
-    if not np.all(np.isfinite(values)):
-        _diagnose(path, header, layout)
-    times = _times(path, raw_times)
-    if pmus is not None:
-        bad = [i for i, name in enumerate(pmus.tolist()) if not PMU_ID.fullmatch(name)]
-        if bad:
-            raise CsvFormatError(path, f"pmu_id must be {PMU_ID_RULE}", line=bad[0] + 2)
-    table = {"time": times}
-    table.update({name: values[:, i] for i, name in enumerate(columns)})
-    if pmus is not None:
-        table["pmu_id"] = pmus
-    return table
-
-
-def _load(path, usecols, dtype, ndmin=1):
-    with warnings.catch_warnings():
-        # A file without rows is reported as our own error, not a warning.
-        warnings.simplefilter("ignore", UserWarning)
-        return np.loadtxt(
+        reader = pa_csv.open_csv(
             path,
-            delimiter=",",
-            skiprows=1,
-            usecols=usecols,
-            dtype=dtype,
-            ndmin=ndmin,
-            encoding="utf-8",
-            quotechar='"',
+            read_options=pa_csv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=block_bytes
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=types, include_columns=wanted, strings_can_be_null=False
+            ),
         )
+        for batch in reader:
+            table = {
+                name: batch.column(names[index]).to_numpy(zero_copy_only=False)
+                for name, index in fields.items()
+            }
+            if not all(np.all(np.isfinite(values)) for values in table.values()):
+                _diagnose(path, header, layout)
+            table["time"] = batch.column(names[layout["time"]]).to_numpy(
+                zero_copy_only=False
+            )
+            if layout["pmu_column"] is not None:
+                table["pmu_id"] = batch.column(names[layout["pmu_column"]]).to_numpy(
+                    zero_copy_only=False
+                )
+            yield table
+    except (pa.ArrowInvalid, ValueError) as exc:
+        if isinstance(exc, CsvFormatError):
+            raise
+        _diagnose(path, header, layout)
+        raise CsvFormatError(path, f"the file cannot be parsed: {exc}") from None
 
 
-def _times(path, raw):
-    if np.all(np.char.isdigit(raw)):
-        lengths = np.char.str_len(raw)
-        if lengths.max() <= 19:
-            times = raw.astype(np.int64)
-            out = np.nonzero((times < MIN_NS) | (times > MAX_NS))[0]
-            if len(out) == 0:
-                return times
-            line = int(out[0]) + 2
-        else:
-            line = int(np.argmax(lengths > 19)) + 2
-        raise CsvFormatError(
-            path, "the time is outside 1970-2200 in nanoseconds", line=line
-        )
+def _check_pmu_ids(path, pmus, rows_before):
+    for index, name in enumerate(pmus.tolist()):
+        if not PMU_ID.fullmatch(name):
+            raise CsvFormatError(
+                path, f"pmu_id must be {PMU_ID_RULE}", line=rows_before + index + 2
+            )
+
+
+def _times(path, raw, rows_before):
+    """Integer nanoseconds from digits, or from RFC 3339 text."""
+    raw = raw.astype(str)
+    digits = np.char.isdigit(raw) & (np.char.str_len(raw) <= 19)
+    if np.all(digits):
+        times = raw.astype(np.int64)
+        out = np.nonzero((times < MIN_NS) | (times > MAX_NS))[0]
+        if len(out):
+            raise CsvFormatError(
+                path,
+                "the time is outside 1970-2200 in nanoseconds",
+                line=rows_before + int(out[0]) + 2,
+            )
+        return times
     times = np.empty(len(raw), dtype=np.int64)
     for index, text in enumerate(raw.tolist()):
+        line = rows_before + index + 2
         try:
-            times[index] = int(text) if text.isdigit() else parse_time(text, now=0)
+            value = int(text) if text.isdigit() else parse_time(text, now=0)
         except TimeFormatError as exc:
+            raise CsvFormatError(path, f"time {text!r}: {exc}", line=line) from None
+        if not MIN_NS <= value <= MAX_NS:
             raise CsvFormatError(
-                path, f"time {text!r}: {exc}", line=index + 2
-            ) from None
+                path, "the time is outside 1970-2200 in nanoseconds", line=line
+            )
+        times[index] = value
     return times
 
 

@@ -147,6 +147,16 @@ class Store(abc.ABC):
         the same instant for the same PMU is replaced, never duplicated.
         Returns the number of samples written."""
 
+    def write_stream(self, blocks):
+        """Write an iterable of `Samples` lists as they arrive.
+
+        Stores that can do so keep the whole stream in one transaction, so
+        an exception raised by the iterable (a malformed block of a file)
+        leaves nothing of it stored; others write block by block.
+        Returns the number of samples written.
+        """
+        return sum(self.write(batches) for batches in blocks)
+
     @abc.abstractmethod
     def health(self):
         """A dict with at least `ok` (bool) and `store` (the kind)."""

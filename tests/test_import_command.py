@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from measurements import csvfiles
 from measurements.gateway import get_store
 from tests.conftest import body
 
@@ -133,3 +134,29 @@ def test_micro_pmu_file_keeps_nanosecond_times(lbnl_dir):
     samples = get_store().read_samples("FG", start_ns=0, stop_ns=2**62)
     assert samples.time[0] == first
     assert np.all(np.diff(samples.time) > 0)
+
+
+def test_an_error_deep_in_a_large_file_leaves_nothing_of_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvfiles, "BLOCK_BYTES", 4096)
+    rows = [row(1_700_000_000_000_000_000 + k * 1000) for k in range(5000)]
+    rows[4321] = rows[4321].replace(",1.0,", ",oops,", 1)
+    path = tmp_path / "P1.csv"
+    path.write_text(HEADER + "".join(rows))
+
+    with pytest.raises(CommandError, match=f"{path}, line 4323: column"):
+        run(path)
+
+    assert get_store().list_pmus() == []
+
+
+def test_a_large_file_streams_in_blocks_into_one_import(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvfiles, "BLOCK_BYTES", 4096)
+    times = 1_700_000_000_000_000_000 + np.arange(5000) * 1000
+    path = tmp_path / "P1.csv"
+    path.write_text(HEADER + "".join(row(t) for t in times))
+
+    output = run(path)
+
+    samples = get_store().read_samples("P1", start_ns=0, stop_ns=2**62)
+    np.testing.assert_array_equal(samples.time, times)
+    assert "Imported 5000 samples for 1 PMU(s) (P1)" in output

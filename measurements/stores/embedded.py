@@ -263,13 +263,18 @@ class EmbeddedStore(Store):
     # --- writes -----------------------------------------------------------
 
     def write(self, batches):
-        prepared = [batch.normalised() for batch in batches if len(batch)]
-        if not prepared:
-            return 0
+        return self.write_stream([batches])
+
+    def write_stream(self, blocks):
+        written = 0
         with self._transaction(write=True, error=StoreWriteError) as db:
-            for batch in prepared:
-                self._merge(db, batch)
-        return sum(len(batch) for batch in prepared)
+            for batches in blocks:
+                for batch in batches:
+                    if len(batch):
+                        batch = batch.normalised()
+                        self._merge(db, batch)
+                        written += len(batch)
+        return written
 
     def _merge(self, db, batch):
         pmu_id = batch.pmu_id

@@ -5,7 +5,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from measurements.csvfiles import CsvFormatError, expand_paths, read_pmu_csv
+from measurements.csvfiles import (
+    CsvFormatError,
+    expand_paths,
+    iter_pmu_csv,
+    prefetched,
+)
 from measurements.gateway import get_store
 from measurements.params import PMU_ID, PMU_ID_RULE
 from pmuproject.errors import ServiceError
@@ -43,9 +48,10 @@ class Command(BaseCommand):
         progress = tqdm(files, unit="file", disable=None, leave=False)
         for path in progress:
             progress.set_postfix_str(path.name)
+            seen = set()
             try:
-                batches = read_pmu_csv(path, pmu_id=pmu)
-                samples += store.write(batches)
+                blocks = prefetched(iter_pmu_csv(path, pmu_id=pmu))
+                samples += store.write_stream(_noting_pmus(blocks, seen))
             except CsvFormatError as exc:
                 progress.close()
                 raise CommandError(
@@ -57,7 +63,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{path}: the store refused the write: {exc.detail}"
                 ) from exc
-            pmus.update(batch.pmu_id for batch in batches)
+            pmus.update(seen)
             done += 1
         progress.close()
 
@@ -68,3 +74,9 @@ class Command(BaseCommand):
             f"({', '.join(sorted(pmus))}) from {done} file(s) in {elapsed:.2f} s "
             f"({rate:,.0f} samples/s)."
         )
+
+
+def _noting_pmus(blocks, seen):
+    for batches in blocks:
+        seen.update(batch.pmu_id for batch in batches)
+        yield batches
