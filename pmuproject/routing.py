@@ -1,3 +1,9 @@
-"""WebSocket routes."""
+"""WebSocket routes (no trailing slash, as the dashboard connects)."""
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from alerts.consumers import AlertConsumer
+
+websocket_urlpatterns = [
+    path("ws/alerts", AlertConsumer.as_asgi()),
+]
