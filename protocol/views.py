@@ -7,7 +7,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -37,7 +37,8 @@ STATUS = {
 class ProtocolChangeView(APIView):
     permission_classes = [ControlPermission]
     required_permission = services.CHANGE_PERMISSION
-    parser_classes = [JSONParser, FormParser]
+    # Form bodies too, whatever way the dashboard builds its request.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         summary="Change the PMU stream transport protocol",
