@@ -229,11 +229,13 @@ def _blocks(path, header, layout, block_bytes):
                 name: batch.column(names[index]).to_numpy(zero_copy_only=False)
                 for name, index in fields.items()
             }
-            if not all(np.all(np.isfinite(values)) for values in table.values()):
+            if batch.num_rows and (
+                any(column.null_count for column in batch.columns)
+                or not all(np.all(np.isfinite(v)) for v in table.values())
+            ):
                 _diagnose(path, header, layout)
-            table["time"] = batch.column(names[layout["time"]]).to_numpy(
-                zero_copy_only=False
-            )
+                raise CsvFormatError(path, "the file holds an empty or invalid value")
+            table["time"] = batch.column(names[layout["time"]])
             if layout["pmu_column"] is not None:
                 table["pmu_id"] = batch.column(names[layout["pmu_column"]]).to_numpy(
                     zero_copy_only=False
@@ -254,32 +256,32 @@ def _check_pmu_ids(path, pmus, rows_before):
             )
 
 
-def _times(path, raw, rows_before):
-    """Integer nanoseconds from digits, or from RFC 3339 text."""
-    raw = raw.astype(str)
-    digits = np.char.isdigit(raw) & (np.char.str_len(raw) <= 19)
-    if np.all(digits):
-        times = raw.astype(np.int64)
-        out = np.nonzero((times < MIN_NS) | (times > MAX_NS))[0]
-        if len(out):
-            raise CsvFormatError(
-                path,
-                "the time is outside 1970-2200 in nanoseconds",
-                line=rows_before + int(out[0]) + 2,
-            )
-        return times
-    times = np.empty(len(raw), dtype=np.int64)
-    for index, text in enumerate(raw.tolist()):
-        line = rows_before + index + 2
+def _times(path, column, rows_before):
+    """Integer nanoseconds from a column of digits or of RFC 3339 text.
+
+    Arrow converts a column of one form in C; a column that mixes both
+    forms is converted row by row.
+    """
+    for target in (pa.int64(), pa.timestamp("ns", tz="UTC")):
         try:
-            value = int(text) if text.isdigit() else parse_time(text, now=0)
-        except TimeFormatError as exc:
-            raise CsvFormatError(path, f"time {text!r}: {exc}", line=line) from None
-        if not MIN_NS <= value <= MAX_NS:
-            raise CsvFormatError(
-                path, "the time is outside 1970-2200 in nanoseconds", line=line
-            )
-        times[index] = value
+            times = column.cast(target).to_numpy(zero_copy_only=False)
+            break
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    else:
+        times = np.array(
+            [
+                _time_of_text(path, text, rows_before + index + 2)
+                for index, text in enumerate(column.to_pylist())
+            ],
+            dtype=np.int64,
+        )
+    times = times.astype(np.int64, copy=False)
+    out = np.flatnonzero((times < MIN_NS) | (times > MAX_NS))
+    if len(out):
+        raise CsvFormatError(
+            path, "the time is outside 1970-2200", line=rows_before + int(out[0]) + 2
+        )
     return times
 
 
@@ -299,6 +301,7 @@ def _diagnose(path, header, layout):
                 )
             for name, index in wanted.items():
                 if name == "time":
+                    _time_of_text(path, row[index], line)
                     continue
                 try:
                     value = float(row[index])
@@ -311,3 +314,13 @@ def _diagnose(path, header, layout):
                         "finite number",
                         line=line,
                     )
+
+
+def _time_of_text(path, text, line):
+    try:
+        value = int(text) if text.isdigit() else parse_time(text, now=0)
+    except TimeFormatError as exc:
+        raise CsvFormatError(path, f"time {text!r}: {exc}", line=line) from None
+    if not MIN_NS <= value <= MAX_NS:
+        raise CsvFormatError(path, "the time is outside 1970-2200", line=line)
+    return value

@@ -46,21 +46,23 @@ def sample_terms(columns):
     """The per-sample terms whose window means make a window aggregate.
 
     `columns` maps every name in FIELDS to a float array; the result maps
-    every name in WINDOW_MEANS to an array of the same length.
+    every name in WINDOW_MEANS to an array of the same length. The sine and
+    cosine of each angle serve both the circular means and, through
+    cos(θv−θi) = cosθv·cosθi + sinθv·sinθi, the power, so each angle's
+    trigonometry is computed once.
     """
     terms = {name: columns[name] for name in MAGNITUDES}
-    for phase in PHASES:
-        p, q, s = phase_power(
-            columns[f"v_{phase}_mag"],
-            columns[f"v_{phase}_ang"],
-            columns[f"i_{phase}_mag"],
-            columns[f"i_{phase}_ang"],
-        )
-        terms[f"p_{phase}"], terms[f"q_{phase}"], terms[f"s_{phase}"] = p, q, s
     for angle in ANGLES:
-        radians = np.radians(columns[angle])
+        radians = np.multiply(columns[angle], np.pi / 180.0)
         terms[f"{angle}_sin"] = np.sin(radians)
         terms[f"{angle}_cos"] = np.cos(radians)
+    for phase in PHASES:
+        v_sin, v_cos = terms[f"v_{phase}_ang_sin"], terms[f"v_{phase}_ang_cos"]
+        i_sin, i_cos = terms[f"i_{phase}_ang_sin"], terms[f"i_{phase}_ang_cos"]
+        apparent = columns[f"v_{phase}_mag"] * columns[f"i_{phase}_mag"]
+        terms[f"p_{phase}"] = apparent * (v_cos * i_cos + v_sin * i_sin)
+        terms[f"q_{phase}"] = apparent * (v_sin * i_cos - v_cos * i_sin)
+        terms[f"s_{phase}"] = apparent
     return terms
 
 
@@ -121,12 +123,18 @@ class WindowAccumulator:
         self.sums = {name: np.zeros(self.size) for name in WINDOW_MEANS}
 
     def add(self, times, columns):
+        """Add a batch of samples; their times must be ascending."""
         if len(times) == 0:
             return
         index = np.asarray(times, dtype=np.int64) // self.window_ns - self.first_index
-        self.count += np.bincount(index, minlength=self.size)
+        # Ascending times make each window a contiguous run, so one reduceat
+        # per term sums every window at once (several times faster than
+        # bincount with weights).
+        starts = np.flatnonzero(np.diff(index, prepend=-1))
+        windows = index[starts]
+        self.count[windows] += np.diff(starts, append=len(index))
         for name, values in sample_terms(columns).items():
-            self.sums[name] += np.bincount(index, weights=values, minlength=self.size)
+            self.sums[name][windows] += np.add.reduceat(values, starts)
 
     def result(self):
         """(window end times, sample counts, means) for windows with data."""
