@@ -60,10 +60,14 @@ def protocol_find(text):
     """The protocol that `text` holds, as configparser reads it."""
     sections = _sections(text)
     preamble = sections[_PREAMBLE]
-    own = sections.get(SECTION, {})
     legacy = LEGACY_KEY in preamble
-    value = own[KEY] if KEY in own else preamble.get(LEGACY_KEY)
-    return FoundProtocol(value=value, legacy=legacy)
+    if SECTION in sections:
+        # configparser falls back on [DEFAULT] for a key the section lacks.
+        inherited = sections.get(configparser.DEFAULTSECT, {})
+        value = sections[SECTION].get(KEY, inherited.get(KEY))
+        if value is not None:
+            return FoundProtocol(value=value, legacy=legacy)
+    return FoundProtocol(value=preamble.get(LEGACY_KEY), legacy=legacy)
 
 
 def text_with_protocol(text, protocol):

@@ -6,7 +6,7 @@ from tests.protocol_support import token_client, user_with_perms
 
 
 @pytest.fixture
-def config_ini(settings, tmp_path):
+def protocol_ini(settings, tmp_path):
     """This test's own config.ini path, in a folder of its own; not created."""
     folder = tmp_path / "etc"
     folder.mkdir()
@@ -16,18 +16,18 @@ def config_ini(settings, tmp_path):
 
 
 @pytest.fixture
-def writes_closed(settings):
+def protocol_writes_closed(settings):
     """Debug off and no demo switch: writes need the permission."""
     settings.DEBUG = False
     settings.PMU_ALLOW_ANONYMOUS_WRITES = False
 
 
 @pytest.fixture
-def operator(db):
+def protocol_operator(db):
     return user_with_perms("operator", "change_protocolsetting")
 
 
 @pytest.fixture
-def operator_api(operator, writes_closed):
+def protocol_api(protocol_operator, protocol_writes_closed):
     """An API client with the token of a user allowed to change the protocol."""
-    return token_client(operator)
+    return token_client(protocol_operator)

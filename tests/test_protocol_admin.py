@@ -51,21 +51,21 @@ def _current(response):
 
 
 def test_page_shows_the_protocol_as_the_file_has_it_after_hand_edits(
-    staff_client, config_ini
+    staff_client, protocol_ini
 ):
-    config_ini.write_text(HAND_WRITTEN)
+    protocol_ini.write_text(HAND_WRITTEN)
     first = staff_client.get(PAGE)
-    config_ini.write_text(HAND_WRITTEN.replace("protocol = udp", "protocol = tcp"))
+    protocol_ini.write_text(HAND_WRITTEN.replace("protocol = udp", "protocol = tcp"))
     second = staff_client.get(PAGE)
 
     assert first.status_code == second.status_code == 200
     assert _current(first) == "udp"
     assert _current(second) == "tcp"
-    assert str(config_ini) in second.content.decode()
+    assert str(protocol_ini) in second.content.decode()
 
 
-def test_page_reads_the_old_one_line_file(staff_client, config_ini):
-    config_ini.write_text("protocol_used = tcp\n")
+def test_page_reads_the_old_one_line_file(staff_client, protocol_ini):
+    protocol_ini.write_text("protocol_used = tcp\n")
 
     response = staff_client.get(PAGE)
 
@@ -73,8 +73,8 @@ def test_page_reads_the_old_one_line_file(staff_client, config_ini):
     assert "old one-line format" in response.content.decode()
 
 
-def test_page_names_an_unusable_value(staff_client, config_ini):
-    config_ini.write_text("[transport]\nprotocol = ftp\n")
+def test_page_names_an_unusable_value(staff_client, protocol_ini):
+    protocol_ini.write_text("[transport]\nprotocol = ftp\n")
 
     response = staff_client.get(PAGE)
 
@@ -83,18 +83,18 @@ def test_page_names_an_unusable_value(staff_client, config_ini):
 
 
 def test_staff_change_writes_the_file_like_the_api_and_is_recorded(
-    staff_client, config_ini
+    staff_client, protocol_ini
 ):
-    config_ini.write_text(HAND_WRITTEN)
+    protocol_ini.write_text(HAND_WRITTEN)
 
     response = staff_client.post(PAGE, {"protocol": "tcp"})
 
     assert response.status_code == 302
     assert response["Location"] == PAGE
-    assert config_ini.read_text() == HAND_WRITTEN.replace(
+    assert protocol_ini.read_text() == HAND_WRITTEN.replace(
         "protocol = udp", "protocol = tcp"
     )
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
     assert audit_rows() == [("udp", "tcp", "alice", "admin")]
     assert ProtocolChange.objects.get().changed_by.username == "alice"
     page = staff_client.get(PAGE)
@@ -102,7 +102,7 @@ def test_staff_change_writes_the_file_like_the_api_and_is_recorded(
     assert "Protocol changed to tcp." in page.content.decode()
 
 
-def test_admin_change_goes_through_the_service(staff_client, config_ini, monkeypatch):
+def test_admin_change_goes_through_the_service(staff_client, protocol_ini, monkeypatch):
     calls = []
     real = services.protocol_change
 
@@ -118,10 +118,10 @@ def test_admin_change_goes_through_the_service(staff_client, config_ini, monkeyp
 
 
 def test_admin_shows_a_failed_write_and_keeps_the_file(
-    staff_client, config_ini, monkeypatch
+    staff_client, protocol_ini, monkeypatch
 ):
-    config_ini.write_text(HAND_WRITTEN)
-    before = snapshot(config_ini)
+    protocol_ini.write_text(HAND_WRITTEN)
+    before = snapshot(protocol_ini)
 
     def fail(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -136,26 +136,26 @@ def test_admin_shows_a_failed_write_and_keeps_the_file(
         "Config.ini could not be written (Permission denied); it is unchanged "
         "and the protocol was not changed to tcp." in response.content.decode()
     )
-    assert snapshot(config_ini) == before
+    assert snapshot(protocol_ini) == before
     assert audit_rows() == []
 
 
-def test_invalid_form_value_changes_nothing(staff_client, config_ini):
-    config_ini.write_text(HAND_WRITTEN)
-    before = snapshot(config_ini)
+def test_invalid_form_value_changes_nothing(staff_client, protocol_ini):
+    protocol_ini.write_text(HAND_WRITTEN)
+    before = snapshot(protocol_ini)
 
     response = staff_client.post(PAGE, {"protocol": "ftp"})
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
-    assert snapshot(config_ini) == before
+    assert snapshot(protocol_ini) == before
 
 
 def test_view_only_staff_sees_the_protocol_but_cannot_change_it(
-    viewer_client, config_ini
+    viewer_client, protocol_ini
 ):
-    config_ini.write_text(HAND_WRITTEN)
-    before = snapshot(config_ini)
+    protocol_ini.write_text(HAND_WRITTEN)
+    before = snapshot(protocol_ini)
 
     page = viewer_client.get(PAGE)
     post = viewer_client.post(PAGE, {"protocol": "tcp"})
@@ -164,20 +164,20 @@ def test_view_only_staff_sees_the_protocol_but_cannot_change_it(
     assert _current(page) == "udp"
     assert '<form method="post">' not in page.content.decode()
     assert post.status_code == 403
-    assert snapshot(config_ini) == before
+    assert snapshot(protocol_ini) == before
     assert audit_rows() == []
 
 
-def test_staff_without_protocol_permissions_cannot_open_the_page(db, config_ini):
+def test_staff_without_protocol_permissions_cannot_open_the_page(db, protocol_ini):
     client = Client()
     client.force_login(user_with_perms("carol", is_staff=True))
 
     assert client.get(PAGE).status_code == 403
     assert client.post(PAGE, {"protocol": "tcp"}).status_code == 403
-    assert not config_ini.exists()
+    assert not protocol_ini.exists()
 
 
-def test_admin_index_links_the_setting_and_the_audit(db, config_ini):
+def test_admin_index_links_the_setting_and_the_audit(db, protocol_ini):
     client = Client()
     client.force_login(User.objects.create_superuser("root", password="pw-x-1"))
 
@@ -189,7 +189,7 @@ def test_admin_index_links_the_setting_and_the_audit(db, config_ini):
     assert f'href="{CHANGES}add/"' not in index
 
 
-def test_audit_is_read_only_even_for_a_superuser(db, config_ini):
+def test_audit_is_read_only_even_for_a_superuser(db, protocol_ini):
     client = Client()
     client.force_login(User.objects.create_superuser("root", password="pw-x-1"))
     client.post(PAGE, {"protocol": "tcp"})

@@ -12,9 +12,9 @@ pytest_plugins = ["tests.protocol_fixtures"]
 
 
 def test_change_by_query_is_what_get_and_configparser_then_read(
-    operator_api, config_ini
+    protocol_api, protocol_ini
 ):
-    changed = operator_api.post("/api/changeprotocol?protocol=tcp")
+    changed = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert changed.status_code == 200
     assert without_time(changed.json()) == {
@@ -24,7 +24,7 @@ def test_change_by_query_is_what_get_and_configparser_then_read(
         "changed_by": "operator",
         "via": "api",
     }
-    current = operator_api.get("/api/protocol")
+    current = protocol_api.get("/api/protocol")
     assert current.status_code == 200
     assert without_time(current.json()) == {
         "protocol": "tcp",
@@ -33,29 +33,29 @@ def test_change_by_query_is_what_get_and_configparser_then_read(
         "problem": None,
     }
     assert current.json()["changed_at"] == changed.json()["changed_at"]
-    assert read_with_configparser(config_ini) == "tcp"
-    assert config_ini.read_text() == "[transport]\nprotocol = tcp\n"
+    assert read_with_configparser(protocol_ini) == "tcp"
+    assert protocol_ini.read_text() == "[transport]\nprotocol = tcp\n"
 
 
-def test_change_by_json_body(operator_api, config_ini):
-    response = operator_api.post(
+def test_change_by_json_body(protocol_api, protocol_ini):
+    response = protocol_api.post(
         "/api/changeprotocol", {"protocol": "tcp"}, format="json"
     )
 
     assert response.status_code == 200
     assert response.json()["message"] == "Protocol changed to tcp"
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
 
 
-def test_change_by_form_body(operator_api, config_ini):
-    response = operator_api.post(
+def test_change_by_form_body(protocol_api, protocol_ini):
+    response = protocol_api.post(
         "/api/changeprotocol",
         "protocol=udp",
         content_type="application/x-www-form-urlencoded",
     )
 
     assert response.status_code == 200
-    assert read_with_configparser(config_ini) == "udp"
+    assert read_with_configparser(protocol_ini) == "udp"
 
 
 @pytest.mark.parametrize(
@@ -63,38 +63,38 @@ def test_change_by_form_body(operator_api, config_ini):
     [("UDP", "udp"), ("Tcp", "tcp"), ("tCP", "tcp"), (" udp ", "udp")],
 )
 def test_value_is_case_insensitive_and_answered_in_lower_case(
-    operator_api, config_ini, sent, stored
+    protocol_api, protocol_ini, sent, stored
 ):
-    response = operator_api.post(
+    response = protocol_api.post(
         "/api/changeprotocol", {"protocol": sent}, format="json"
     )
 
     assert response.status_code == 200
     assert response.json()["message"] == f"Protocol changed to {stored}"
     assert response.json()["protocol"] == stored
-    assert read_with_configparser(config_ini) == stored
+    assert read_with_configparser(protocol_ini) == stored
 
 
-def test_previous_value_is_answered(operator_api, config_ini):
-    operator_api.post("/api/changeprotocol?protocol=tcp")
+def test_previous_value_is_answered(protocol_api, protocol_ini):
+    protocol_api.post("/api/changeprotocol?protocol=tcp")
 
-    response = operator_api.post("/api/changeprotocol?protocol=udp")
+    response = protocol_api.post("/api/changeprotocol?protocol=udp")
 
     assert response.json()["previous"] == "tcp"
     assert response.json()["protocol"] == "udp"
 
 
-def test_query_and_body_that_agree_are_accepted(operator_api, config_ini):
-    response = operator_api.post(
+def test_query_and_body_that_agree_are_accepted(protocol_api, protocol_ini):
+    response = protocol_api.post(
         "/api/changeprotocol?protocol=TCP", {"protocol": "tcp"}, format="json"
     )
 
     assert response.status_code == 200
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
 
 
 def test_get_without_a_file_answers_the_default_and_creates_nothing(
-    api, db, config_ini
+    api, db, protocol_ini
 ):
     response = api.get("/api/protocol")
 
@@ -106,14 +106,14 @@ def test_get_without_a_file_answers_the_default_and_creates_nothing(
         "via": "default",
         "problem": None,
     }
-    assert not config_ini.exists()
+    assert not protocol_ini.exists()
 
 
-def test_get_sees_a_hand_edit_after_an_api_change(operator_api, config_ini):
-    operator_api.post("/api/changeprotocol?protocol=tcp")
-    config_ini.write_text("[transport]\nprotocol = udp\n")
+def test_get_sees_a_hand_edit_after_an_api_change(protocol_api, protocol_ini):
+    protocol_api.post("/api/changeprotocol?protocol=tcp")
+    protocol_ini.write_text("[transport]\nprotocol = udp\n")
 
-    response = operator_api.get("/api/protocol")
+    response = protocol_api.get("/api/protocol")
 
     assert without_time(response.json()) == {
         "protocol": "udp",
@@ -124,8 +124,8 @@ def test_get_sees_a_hand_edit_after_an_api_change(operator_api, config_ini):
     assert response.json()["changed_at"] is not None
 
 
-def test_get_names_the_problem_of_an_unusable_value(api, db, config_ini):
-    config_ini.write_text("[transport]\nprotocol = ftp\n")
+def test_get_names_the_problem_of_an_unusable_value(api, db, protocol_ini):
+    protocol_ini.write_text("[transport]\nprotocol = ftp\n")
 
     response = api.get("/api/protocol")
 
@@ -139,8 +139,8 @@ def test_get_names_the_problem_of_an_unusable_value(api, db, config_ini):
     }
 
 
-def test_get_names_the_problem_of_a_file_that_is_not_ini(api, db, config_ini):
-    config_ini.write_text("[transport]\nprotocol = tcp\n[transport]\n")
+def test_get_names_the_problem_of_a_file_that_is_not_ini(api, db, protocol_ini):
+    protocol_ini.write_text("[transport]\nprotocol = tcp\n[transport]\n")
 
     response = api.get("/api/protocol")
 
@@ -155,12 +155,12 @@ def test_get_names_the_problem_of_a_file_that_is_not_ini(api, db, config_ini):
     }
 
 
-def test_an_unusable_value_can_be_replaced_through_the_api(operator_api, config_ini):
-    config_ini.write_text("[transport]\nprotocol = ftp\n")
+def test_an_unusable_value_can_be_replaced_through_the_api(protocol_api, protocol_ini):
+    protocol_ini.write_text("[transport]\nprotocol = ftp\n")
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 200
     assert response.json()["previous"] == "ftp"
-    assert config_ini.read_text() == "[transport]\nprotocol = tcp\n"
+    assert protocol_ini.read_text() == "[transport]\nprotocol = tcp\n"
     assert audit_rows() == [("ftp", "tcp", "operator", "api")]

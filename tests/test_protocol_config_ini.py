@@ -19,20 +19,20 @@ from tests.protocol_support import (
 pytest_plugins = ["tests.protocol_fixtures"]
 
 
-def test_hand_written_file_keeps_sections_keys_and_comments(operator_api, config_ini):
-    config_ini.write_text(HAND_WRITTEN)
+def test_hand_written_file_keeps_sections_keys_and_comments(protocol_api, protocol_ini):
+    protocol_ini.write_text(HAND_WRITTEN)
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 200
-    assert config_ini.read_text() == HAND_WRITTEN.replace(
+    assert protocol_ini.read_text() == HAND_WRITTEN.replace(
         "protocol = udp", "protocol = tcp"
     )
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
 
 
-def test_old_one_line_file_is_read(api, db, config_ini):
-    config_ini.write_text("protocol_used = tcp\n")
+def test_old_one_line_file_is_read(api, db, protocol_ini):
+    protocol_ini.write_text("protocol_used = tcp\n")
 
     response = api.get("/api/protocol")
 
@@ -44,79 +44,79 @@ def test_old_one_line_file_is_read(api, db, config_ini):
     }
 
 
-def test_old_one_line_file_is_rewritten_with_the_section(operator_api, config_ini):
-    config_ini.write_text("protocol_used = udp\n")
+def test_old_one_line_file_is_rewritten_with_the_section(protocol_api, protocol_ini):
+    protocol_ini.write_text("protocol_used = udp\n")
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 200
     assert response.json()["previous"] == "udp"
-    assert config_ini.read_text() == "[transport]\nprotocol = tcp\n"
-    assert read_with_configparser(config_ini) == "tcp"
+    assert protocol_ini.read_text() == "[transport]\nprotocol = tcp\n"
+    assert read_with_configparser(protocol_ini) == "tcp"
 
 
-def test_old_file_is_migrated_even_when_the_value_stays(operator_api, config_ini):
-    config_ini.write_text("protocol_used = udp")
+def test_old_file_is_migrated_even_when_the_value_stays(protocol_api, protocol_ini):
+    protocol_ini.write_text("protocol_used = udp")
 
-    operator_api.post("/api/changeprotocol?protocol=udp")
+    protocol_api.post("/api/changeprotocol?protocol=udp")
 
-    assert config_ini.read_text() == "[transport]\nprotocol = udp\n"
+    assert protocol_ini.read_text() == "[transport]\nprotocol = udp\n"
     assert audit_rows() == [("udp", "udp", "operator", "api")]
 
 
-def test_new_file_is_created_readable_by_the_collector(operator_api, config_ini):
-    operator_api.post("/api/changeprotocol?protocol=tcp")
+def test_new_file_is_created_readable_by_the_collector(protocol_api, protocol_ini):
+    protocol_api.post("/api/changeprotocol?protocol=tcp")
 
-    assert config_ini.read_text() == "[transport]\nprotocol = tcp\n"
-    assert stat.S_IMODE(os.stat(config_ini).st_mode) == 0o644
+    assert protocol_ini.read_text() == "[transport]\nprotocol = tcp\n"
+    assert stat.S_IMODE(os.stat(protocol_ini).st_mode) == 0o644
 
 
-def test_permission_bits_are_kept(operator_api, config_ini):
-    config_ini.write_text(HAND_WRITTEN)
-    os.chmod(config_ini, 0o640)
+def test_permission_bits_are_kept(protocol_api, protocol_ini):
+    protocol_ini.write_text(HAND_WRITTEN)
+    os.chmod(protocol_ini, 0o640)
 
-    operator_api.post("/api/changeprotocol?protocol=tcp")
+    protocol_api.post("/api/changeprotocol?protocol=tcp")
 
-    assert stat.S_IMODE(os.stat(config_ini).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(protocol_ini).st_mode) == 0o640
 
 
 def test_symbolic_link_stays_a_link_to_the_changed_file(
-    operator_api, config_ini, tmp_path
+    protocol_api, protocol_ini, tmp_path
 ):
     target = tmp_path / "shared-config.ini"
     target.write_text(HAND_WRITTEN)
-    config_ini.symlink_to(target)
+    protocol_ini.symlink_to(target)
 
-    operator_api.post("/api/changeprotocol?protocol=tcp")
+    protocol_api.post("/api/changeprotocol?protocol=tcp")
 
-    assert config_ini.is_symlink()
+    assert protocol_ini.is_symlink()
     assert read_with_configparser(target) == "tcp"
 
 
 def test_change_to_the_value_in_place_is_recorded_and_leaves_the_file(
-    operator_api, config_ini
+    protocol_api, protocol_ini
 ):
-    config_ini.write_text(HAND_WRITTEN)
-    before = snapshot(config_ini)
+    protocol_ini.write_text(HAND_WRITTEN)
+    before = snapshot(protocol_ini)
 
-    response = operator_api.post("/api/changeprotocol?protocol=udp")
+    response = protocol_api.post("/api/changeprotocol?protocol=udp")
 
     assert response.status_code == 200
-    assert snapshot(config_ini) == before
+    assert snapshot(protocol_ini) == before
     assert audit_rows() == [("udp", "udp", "operator", "api")]
 
 
 def test_temporary_file_left_by_a_crash_is_removed_by_the_next_change(
-    operator_api, config_ini
+    protocol_api, protocol_ini
 ):
-    config_ini.write_text(HAND_WRITTEN)
-    stale = config_ini.parent / ".config.ini.abc123.tmp"
+    protocol_ini.write_text(HAND_WRITTEN)
+    stale = protocol_ini.parent / ".config.ini.abc123.tmp"
     stale.write_text("[transport]\nproto")
 
-    operator_api.post("/api/changeprotocol?protocol=tcp")
+    protocol_api.post("/api/changeprotocol?protocol=tcp")
 
-    assert temp_files(config_ini.parent) == []
-    assert read_with_configparser(config_ini) == "tcp"
+    assert temp_files(protocol_ini.parent) == []
+    assert read_with_configparser(protocol_ini) == "tcp"
 
 
 @pytest.mark.parametrize(
@@ -146,22 +146,22 @@ def test_temporary_file_left_by_a_crash_is_removed_by_the_next_change(
     ],
 )
 def test_file_that_cannot_be_rewritten_safely_is_left_alone(
-    operator_api, config_ini, text, detail
+    protocol_api, protocol_ini, text, detail
 ):
     if isinstance(text, bytes):
-        config_ini.write_bytes(text)
+        protocol_ini.write_bytes(text)
     else:
-        config_ini.write_text(text)
-    before = snapshot(config_ini)
+        protocol_ini.write_text(text)
+    before = snapshot(protocol_ini)
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 500
     assert response.json() == {
         "error": "config_invalid",
         "detail": f"{detail}. Fix config.ini by hand; the protocol was not changed.",
     }
-    assert snapshot(config_ini) == before
+    assert snapshot(protocol_ini) == before
     assert audit_rows() == []
 
 
@@ -230,6 +230,8 @@ def test_text_rewrite_changes_only_the_protocol(before, after):
         ("[transport]\nprotocol = tcp\n", "tcp", False),
         ("[transport]\nport = 1\n", None, False),
         ("[other]\nprotocol = tcp\n", None, False),
+        ("[DEFAULT]\nprotocol = tcp\n[transport]\nport = 1\n", "tcp", False),
+        ("[DEFAULT]\nprotocol = tcp\n", None, False),
         ("protocol_used = udp\n[transport]\nprotocol = tcp\n", "tcp", True),
     ],
 )

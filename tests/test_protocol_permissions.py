@@ -24,13 +24,13 @@ DENIED = {
 
 
 @pytest.fixture
-def written(config_ini):
-    config_ini.write_text(HAND_WRITTEN)
-    return snapshot(config_ini)
+def written(protocol_ini):
+    protocol_ini.write_text(HAND_WRITTEN)
+    return snapshot(protocol_ini)
 
 
 def test_anonymous_change_is_refused_with_debug_off(
-    api, db, writes_closed, config_ini, written
+    api, db, protocol_writes_closed, protocol_ini, written
 ):
     response = api.post("/api/changeprotocol?protocol=tcp")
 
@@ -39,11 +39,11 @@ def test_anonymous_change_is_refused_with_debug_off(
         "error": "not_authenticated",
         "detail": "Authentication credentials were not provided.",
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
-def test_bad_token_is_refused(api, db, writes_closed, config_ini, written):
+def test_bad_token_is_refused(api, db, protocol_writes_closed, protocol_ini, written):
     api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
 
     response = api.post("/api/changeprotocol?protocol=tcp")
@@ -55,7 +55,7 @@ def test_bad_token_is_refused(api, db, writes_closed, config_ini, written):
         "error": "authentication_failed",
         "detail": "Invalid token.",
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
 
 
 @pytest.mark.parametrize(
@@ -63,30 +63,30 @@ def test_bad_token_is_refused(api, db, writes_closed, config_ini, written):
     [(), ("view_protocolsetting",), ("view_protocolchange",)],
 )
 def test_user_without_the_change_permission_is_refused(
-    db, writes_closed, config_ini, written, codenames
+    db, protocol_writes_closed, protocol_ini, written, codenames
 ):
     client = token_client(user_with_perms("viewer", *codenames, is_staff=True))
 
     response = client.post("/api/changeprotocol?protocol=tcp")
 
     assert (response.status_code, response.json()) == (403, DENIED)
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
-def test_token_user_with_the_permission_may_change(operator_api, config_ini, written):
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+def test_token_user_with_the_permission_may_change(protocol_api, protocol_ini, written):
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 200
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
     assert audit_rows() == [("udp", "tcp", "operator", "api")]
 
 
 def test_session_user_with_the_permission_may_change_with_a_csrf_token(
-    operator, writes_closed, config_ini, written
+    protocol_operator, protocol_writes_closed, protocol_ini, written
 ):
     client = APIClient(enforce_csrf_checks=True)
-    client.force_login(operator)
+    client.force_login(protocol_operator)
     client.cookies["csrftoken"] = CSRF_TOKEN
 
     without_token = client.post("/api/changeprotocol?protocol=tcp")
@@ -100,7 +100,7 @@ def test_session_user_with_the_permission_may_change_with_a_csrf_token(
     assert audit_rows() == [("udp", "tcp", "operator", "api")]
 
 
-def test_superuser_may_change(db, writes_closed, config_ini, written):
+def test_superuser_may_change(db, protocol_writes_closed, protocol_ini, written):
     admin = User.objects.create_superuser("root", password="pw-not-secret-1")
 
     response = token_client(admin).post("/api/changeprotocol?protocol=tcp")
@@ -109,7 +109,9 @@ def test_superuser_may_change(db, writes_closed, config_ini, written):
     assert audit_rows() == [("udp", "tcp", "root", "api")]
 
 
-def test_demo_switch_opens_changes_to_anonymous(api, db, settings, config_ini, written):
+def test_demo_switch_opens_changes_to_anonymous(
+    api, db, settings, protocol_ini, written
+):
     settings.DEBUG = False
     settings.PMU_ALLOW_ANONYMOUS_WRITES = True
 
@@ -117,22 +119,22 @@ def test_demo_switch_opens_changes_to_anonymous(api, db, settings, config_ini, w
 
     assert response.status_code == 200
     assert response.json()["changed_by"] is None
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
     assert audit_rows() == [("udp", "tcp", "", "api")]
 
 
-def test_debug_opens_changes_to_anonymous(api, db, settings, config_ini, written):
+def test_debug_opens_changes_to_anonymous(api, db, settings, protocol_ini, written):
     settings.DEBUG = True
     settings.PMU_ALLOW_ANONYMOUS_WRITES = False
 
     response = api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 200
-    assert read_with_configparser(config_ini) == "tcp"
+    assert read_with_configparser(protocol_ini) == "tcp"
 
 
 def test_reading_the_protocol_is_open_to_anonymous(
-    api, db, writes_closed, config_ini, written
+    api, db, protocol_writes_closed, protocol_ini, written
 ):
     response = api.get("/api/protocol")
 

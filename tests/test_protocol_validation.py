@@ -13,9 +13,9 @@ MUST = "`protocol` must be udp or tcp, in any case; got"
 
 
 @pytest.fixture
-def written(config_ini):
-    config_ini.write_text(HAND_WRITTEN)
-    return snapshot(config_ini)
+def written(protocol_ini):
+    protocol_ini.write_text(HAND_WRITTEN)
+    return snapshot(protocol_ini)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def written(config_ini):
     ],
 )
 def test_invalid_value_in_query_or_body_is_refused(
-    operator_api, config_ini, written, value, detail
+    protocol_api, protocol_ini, written, value, detail
 ):
     expected = {
         "error": "invalid_parameter",
@@ -46,16 +46,16 @@ def test_invalid_value_in_query_or_body_is_refused(
         "accepted": ACCEPTED,
     }
 
-    by_body = operator_api.post(
+    by_body = protocol_api.post(
         "/api/changeprotocol", {"protocol": value}, format="json"
     )
-    by_query = operator_api.post(
+    by_query = protocol_api.post(
         f"/api/changeprotocol?{urlencode({'protocol': value})}"
     )
 
     assert (by_body.status_code, by_body.json()) == (400, expected)
     assert (by_query.status_code, by_query.json()) == (400, expected)
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
@@ -78,8 +78,10 @@ def test_invalid_value_in_query_or_body_is_refused(
         ),
     ],
 )
-def test_invalid_json_body_is_refused(operator_api, config_ini, written, body, detail):
-    response = operator_api.post("/api/changeprotocol", body, format="json")
+def test_invalid_json_body_is_refused(
+    protocol_api, protocol_ini, written, body, detail
+):
+    response = protocol_api.post("/api/changeprotocol", body, format="json")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -88,12 +90,12 @@ def test_invalid_json_body_is_refused(operator_api, config_ini, written, body, d
         "detail": detail,
         "accepted": ACCEPTED,
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
-def test_missing_protocol_is_refused(operator_api, config_ini, written):
-    response = operator_api.post("/api/changeprotocol")
+def test_missing_protocol_is_refused(protocol_api, protocol_ini, written):
+    response = protocol_api.post("/api/changeprotocol")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -102,7 +104,7 @@ def test_missing_protocol_is_refused(operator_api, config_ini, written):
         "detail": "`protocol` is required: udp or tcp.",
         "accepted": ACCEPTED,
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
 
 
 @pytest.mark.parametrize(
@@ -113,9 +115,9 @@ def test_missing_protocol_is_refused(operator_api, config_ini, written):
     ],
 )
 def test_values_that_disagree_are_refused(
-    operator_api, config_ini, written, query, body
+    protocol_api, protocol_ini, written, query, body
 ):
-    response = operator_api.post(f"/api/changeprotocol?{query}", body, format="json")
+    response = protocol_api.post(f"/api/changeprotocol?{query}", body, format="json")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -124,22 +126,24 @@ def test_values_that_disagree_are_refused(
         "detail": "`protocol` was given more than once with different values.",
         "accepted": ACCEPTED,
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
-def test_malformed_json_is_refused_and_the_file_kept(operator_api, config_ini, written):
-    response = operator_api.post(
+def test_malformed_json_is_refused_and_the_file_kept(
+    protocol_api, protocol_ini, written
+):
+    response = protocol_api.post(
         "/api/changeprotocol", '{"protocol": "tcp"', content_type="application/json"
     )
 
     assert response.status_code == 400
     assert response.json()["error"] == "parse_error"
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
 
 
-def test_invalid_value_creates_no_file(operator_api, config_ini):
-    response = operator_api.post("/api/changeprotocol?protocol=ftp")
+def test_invalid_value_creates_no_file(protocol_api, protocol_ini):
+    response = protocol_api.post("/api/changeprotocol?protocol=ftp")
 
     assert response.status_code == 400
-    assert not config_ini.exists()
+    assert not protocol_ini.exists()

@@ -29,9 +29,9 @@ WORKER = [sys.executable, "-m", "tests.protocol_worker"]
 
 
 @pytest.fixture
-def written(config_ini):
-    config_ini.write_text(HAND_WRITTEN)
-    return snapshot(config_ini)
+def written(protocol_ini):
+    protocol_ini.write_text(HAND_WRITTEN)
+    return snapshot(protocol_ini)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def written(config_ini):
     ],
 )
 def test_failed_write_answers_503_and_keeps_the_old_file(
-    operator_api, config_ini, written, monkeypatch, target, error, reason
+    protocol_api, protocol_ini, written, monkeypatch, target, error, reason
 ):
     def fail(*args, **kwargs):
         raise error
@@ -63,7 +63,7 @@ def test_failed_write_answers_503_and_keeps_the_old_file(
     owner = services.config_ini.tempfile if target == "mkstemp" else os
     monkeypatch.setattr(owner, target, fail)
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     monkeypatch.undo()
     assert response.status_code == 503
@@ -72,8 +72,8 @@ def test_failed_write_answers_503_and_keeps_the_old_file(
         "detail": f"config.ini could not be written ({reason}); it is unchanged "
         "and the protocol was not changed to tcp.",
     }
-    assert snapshot(config_ini) == written
-    assert temp_files(config_ini.parent) == []
+    assert snapshot(protocol_ini) == written
+    assert temp_files(protocol_ini.parent) == []
     assert audit_rows() == []
 
 
@@ -82,57 +82,57 @@ def test_failed_write_answers_503_and_keeps_the_old_file(
     reason="permission bits do not stop root",
 )
 def test_read_only_folder_answers_503_and_keeps_the_old_file(
-    operator_api, config_ini, written
+    protocol_api, protocol_ini, written
 ):
     # The lock file must exist beforehand, as it does after any first change.
-    (config_ini.parent / "config.ini.lock").touch()
-    os.chmod(config_ini.parent, 0o555)
+    (protocol_ini.parent / "config.ini.lock").touch()
+    os.chmod(protocol_ini.parent, 0o555)
     try:
-        response = operator_api.post("/api/changeprotocol?protocol=tcp")
+        response = protocol_api.post("/api/changeprotocol?protocol=tcp")
     finally:
-        os.chmod(config_ini.parent, 0o755)
+        os.chmod(protocol_ini.parent, 0o755)
 
     assert response.status_code == 503
     assert response.json()["error"] == "config_write_failed"
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX resource limits")
-def test_full_disk_midway_leaves_the_old_file_whole(config_ini, written):
-    result = _child("write-beyond", str(config_ini), "64", "tcp")
+def test_full_disk_midway_leaves_the_old_file_whole(protocol_ini, written):
+    result = _child("write-beyond", str(protocol_ini), "64", "tcp")
 
     assert result == {"errno": errno.EFBIG}
-    assert snapshot(config_ini) == written
-    assert temp_files(config_ini.parent) == []
+    assert snapshot(protocol_ini) == written
+    assert temp_files(protocol_ini.parent) == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="os._exit mid-write")
 def test_crash_midway_leaves_the_old_file_and_the_next_change_works(
-    operator_api, config_ini, written
+    protocol_api, protocol_ini, written
 ):
-    finished = _run_child("crash", str(config_ini), "tcp")
+    finished = _run_child("crash", str(protocol_ini), "tcp")
 
     assert finished.returncode == 3
-    assert snapshot(config_ini) == written
-    assert len(temp_files(config_ini.parent)) == 1
+    assert snapshot(protocol_ini) == written
+    assert len(temp_files(protocol_ini.parent)) == 1
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 200
-    assert read_with_configparser(config_ini) == "tcp"
-    assert temp_files(config_ini.parent) == []
+    assert read_with_configparser(protocol_ini) == "tcp"
+    assert temp_files(protocol_ini.parent) == []
 
 
 def test_change_that_cannot_be_recorded_is_not_made(
-    operator_api, config_ini, written, monkeypatch
+    protocol_api, protocol_ini, written, monkeypatch
 ):
     def refuse(*args, **kwargs):
         raise DatabaseError("database is locked")
 
     monkeypatch.setattr(ProtocolChange.objects, "create", refuse)
 
-    response = operator_api.post("/api/changeprotocol?protocol=tcp")
+    response = protocol_api.post("/api/changeprotocol?protocol=tcp")
 
     assert response.status_code == 503
     assert response.json() == {
@@ -140,22 +140,22 @@ def test_change_that_cannot_be_recorded_is_not_made(
         "detail": "The change could not be recorded, so it was not made; "
         "config.ini is as it was.",
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
 
 
 def test_lock_held_elsewhere_answers_503_busy(
-    operator_api, config_ini, written, monkeypatch
+    protocol_api, protocol_ini, written, monkeypatch
 ):
     monkeypatch.setattr(services, "LOCK_TIMEOUT_S", 0.2)
     holder = subprocess.Popen(
-        [*WORKER, "hold-lock", f"{config_ini}.lock", str(CHILD_LIMIT_S)],
+        [*WORKER, "hold-lock", f"{protocol_ini}.lock", str(CHILD_LIMIT_S)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert json.loads(holder.stdout.readline()) == "held"
-        response = operator_api.post("/api/changeprotocol?protocol=tcp")
+        response = protocol_api.post("/api/changeprotocol?protocol=tcp")
     finally:
         holder.kill()
         holder.wait(timeout=CHILD_LIMIT_S)
@@ -167,7 +167,7 @@ def test_lock_held_elsewhere_answers_503_busy(
         "detail": "config.ini is being changed by another process; try again. "
         "The protocol was not changed to tcp.",
     }
-    assert snapshot(config_ini) == written
+    assert snapshot(protocol_ini) == written
     assert audit_rows() == []
 
 
