@@ -63,7 +63,8 @@ class RedisLease:
             socket_timeout=REDIS_TIMEOUT_S,
             socket_connect_timeout=REDIS_TIMEOUT_S,
         )
-        self._held = False
+        # None until the first attempt, so the first answer is always logged.
+        self._held = None
         self._failing = False
 
     async def hold(self):

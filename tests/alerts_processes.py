@@ -1,0 +1,207 @@
+"""Real processes for the alert tests: daphne, the worker, and a WebSocket client.
+
+Everything listens on 127.0.0.1 ports picked at random, and every process is
+stopped by the test that started it.
+"""
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_env(tmp_path, *, store_path, **extra):
+    """The environment of a served process: its own database file, the test's
+    store, writes open (the test creates rules over HTTP), no simulator."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "INFLUX_", "PMU_", "REDIS_", "ALERT_"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "pmuproject.settings",
+            "DJANGO_ENV_FILE": "",
+            "DJANGO_SECRET_KEY": "alert-process-tests",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "PMU_STORE_PATH": str(store_path),
+            "PMU_CONFIG_INI": str(tmp_path / "config.ini"),
+            "PMU_SIMULATE": "0",
+            "PMU_ALLOW_ANONYMOUS_WRITES": "1",
+            "ALERT_WORKER_INTERVAL": "0.2",
+            "ALERT_STALE_AFTER": "3600",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def migrate(env):
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+
+
+def start(args, env, log_path):
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
+    process = subprocess.Popen(
+        [sys.executable, *args], cwd=REPO, env=env, stdout=log, stderr=log
+    )
+    process.log = log
+    return process
+
+
+def start_daphne(env, port, log_path):
+    process = start(
+        [
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "pmuproject.asgi:application",
+        ],
+        env,
+        log_path,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"daphne exited: {Path(log_path).read_text()}")
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/alert-rules", timeout=2
+            ):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    stop(process)
+    raise AssertionError(f"daphne never answered: {Path(log_path).read_text()}")
+
+
+def stop(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+    process.log.close()
+
+
+def post_json(port, path, payload):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class WebSocketClient:
+    """Just enough of RFC 6455 to read JSON text messages from daphne."""
+
+    def __init__(self, reader, writer):
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, port, path="/ws/alerts", origin="http://localhost:5173"):
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", port), 10
+        )
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: {origin}\r\n\r\n"
+            ).encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            writer.close()
+            raise ConnectionRefusedError(head.decode(errors="replace"))
+        return cls(reader, writer)
+
+    async def receive_json(self, timeout):
+        """The next JSON message; TimeoutError if none comes in time."""
+        return await asyncio.wait_for(self._next_text(), timeout)
+
+    async def _next_text(self):
+        parts = []
+        while True:
+            first, second = await self.reader.readexactly(2)
+            opcode, length = first & 0x0F, second & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", await self.reader.readexactly(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", await self.reader.readexactly(8))
+            payload = await self.reader.readexactly(length)
+            if opcode == 0x9:
+                self._send(0xA, payload)
+            elif opcode == 0x8:
+                raise ConnectionError("the server closed the socket")
+            elif opcode in (0x0, 0x1):
+                parts.append(payload)
+                if first & 0x80:
+                    return json.loads(b"".join(parts))
+
+    def _send(self, opcode, payload):
+        mask = os.urandom(4)
+        header = bytes([0x80 | opcode, 0x80 | len(payload)])
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        self.writer.write(header + mask + masked)
+
+    async def close(self):
+        self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+
+async def collect(client, *, until, settle_s, timeout_s):
+    """Messages until `until(messages)` holds, then any more for `settle_s`."""
+    messages = []
+    deadline = time.monotonic() + timeout_s
+    while not until(messages):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out; received {messages}")
+        try:
+            messages.append(await client.receive_json(left))
+        except TimeoutError:
+            raise AssertionError(f"timed out; received {messages}") from None
+    settle = time.monotonic() + settle_s
+    while (left := settle - time.monotonic()) > 0:
+        try:
+            messages.append(await client.receive_json(left))
+        except TimeoutError:
+            break
+    return messages
