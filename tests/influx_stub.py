@@ -11,7 +11,8 @@ request is recorded so tests can check what the client sent.
 Switches for failure tests: `token` (401 on any other), `writable` (401
 naming the permission on writes), `error_after_rows` (an error table after
 that many data rows), `write_failures` (5xx answers before a write
-succeeds), `delay_s` (answer late), `v1` (ignore `extern` as InfluxDB 1.8
+succeeds), `query_failure` ((status, code, message) for every query),
+`delay_s` (answer late), `v1` (ignore `extern` as InfluxDB 1.8
 does and read a literal preamble instead).
 """
 
@@ -98,6 +99,7 @@ class InfluxStub:
         self.error_after_rows = None
         self.write_failures = []
         self.delay_s = 0.0
+        self.query_failure = None
         self.v1 = False
         self.requests = []
         # {(pmu_id, field): {time_ns: value}}
@@ -549,6 +551,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _query(self, request):
         stub = self.server_stub
+        if stub.query_failure:
+            raise QueryFailed(*stub.query_failure)
         text = request.flux
         if stub.v1:
             query, params = _v1_query(text)
