@@ -109,13 +109,13 @@ class InfluxStub:
 
     # --- serving ----------------------------------------------------------
 
-    def start(self):
+    def start(self, port=0):
         stub = self
 
         class Handler(_Handler):
             server_stub = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         thread.start()
