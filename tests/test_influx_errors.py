@@ -5,6 +5,7 @@ network failures use a port where nothing listens, a name under
 `.invalid` (which never resolves) and a stub that answers too late.
 """
 
+import logging
 import socket
 
 import numpy as np
@@ -211,3 +212,20 @@ def test_health_reports_latency_when_the_store_answers(stub):
     assert health["bucket"] == stub.bucket
     assert health["url"] == stub.url
     assert health["latency_ms"] >= 0
+
+
+def test_an_outage_is_logged_when_it_starts_and_when_it_ends(stub, caplog):
+    store = store_for(stub)
+    stub.query_failure = (503, "unavailable", "starting up")
+    caplog.set_level(logging.INFO, logger="measurements.stores.influx")
+
+    for _ in range(3):
+        raised(store.list_pmus)
+    stub.query_failure = None
+    store.list_pmus()
+    store.list_pmus()
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert "is unavailable (HTTP 503: starting up)" in messages[0]
+    assert "answers again" in messages[1]

@@ -79,6 +79,8 @@ class InfluxStore(Store):
         self.timeout_s = float(timeout_s)
         self._token = token
         self._inline_params = org == V1_ORG
+        # Outages are logged when they start and end, not on every request.
+        self._down = False
         # The client applies the timeout to every request (connect and each
         # read); queries are never retried here, writes retry per request.
         self._client = InfluxDBClient(
@@ -329,7 +331,11 @@ class InfluxStore(Store):
                 text, org=self.org, dialect=DIALECT, params=params
             )
             data = response.read()
-            return annotated_csv.parse(data, query.answer)
+            blocks = annotated_csv.parse(data, query.answer)
+            if self._down:
+                self._down = False
+                logger.info("InfluxDB at %s answers again", self.where)
+            return blocks
         except annotated_csv.FluxQueryError as exc:
             logger.warning("InfluxDB query %s failed mid-answer", query.name)
             raise StoreError(
@@ -375,7 +381,9 @@ class InfluxStore(Store):
         return StoreError(f"InfluxDB at {self.where} failed: {type(exc).__name__}")
 
     def _unreachable(self, what):
-        logger.warning("InfluxDB at %s %s", self.where, what)
+        if not self._down:
+            self._down = True
+            logger.warning("InfluxDB at %s %s", self.where, what)
         return StoreUnreachable(f"InfluxDB at {self.where} {what}.")
 
     def _http_error(self, exc, *, writing):
