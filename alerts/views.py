@@ -1,7 +1,13 @@
 """Alert rules and the alert history over HTTP: thin views over `history`."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -148,7 +154,15 @@ class AlertListView(APIView):
             OpenApiParameter("offset", OpenApiTypes.INT, description="Page start."),
         ],
         responses={
-            200: AlertSerializer(many=True),
+            200: inline_serializer(
+                "AlertPage",
+                {
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": AlertSerializer(many=True),
+                },
+            ),
             400: OpenApiResponse(description="A parameter is invalid."),
         },
     )

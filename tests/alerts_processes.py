@@ -17,8 +17,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+import redis
+
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
 
 def free_port():
@@ -205,3 +209,20 @@ async def collect(client, *, until, settle_s, timeout_s):
         except TimeoutError:
             break
     return messages
+
+
+@pytest.fixture
+def redis_db():
+    """The dedicated Redis test database, emptied before and after; only it."""
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"no Redis at {REDIS_TEST_URL}: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (required under CI)")
+        pytest.skip(message)
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()

@@ -1,20 +1,20 @@
 """The worker in real processes: inside daphne, and scaled out over Redis."""
 
 import asyncio
-import os
 import time
 
 import pytest
-import redis
 from django.core.management import CommandError, call_command
 
 from measurements.stores.embedded import EmbeddedStore
-from tests.alerts_processes import (
+from tests.alerts_processes import (  # noqa: F401 - redis_db is a fixture
+    REDIS_TEST_URL,
     WebSocketClient,
     collect,
     free_port,
     migrate,
     post_json,
+    redis_db,
     service_env,
     start,
     start_daphne,
@@ -22,7 +22,6 @@ from tests.alerts_processes import (
 )
 from tests.alerts_support import phasor_samples
 
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 RULE = {
     "name": "undervoltage",
     "pmu": None,
@@ -67,22 +66,6 @@ def summary(messages):
     ]
 
 
-@pytest.fixture
-def redis_db():
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        message = f"no Redis at {REDIS_TEST_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (required under CI)")
-        pytest.skip(message)
-    client.flushdb()
-    yield REDIS_TEST_URL
-    client.flushdb()
-    client.close()
-
-
 def test_the_worker_refuses_to_run_alone_without_redis(settings):
     settings.REDIS_URL = ""
 
@@ -121,12 +104,13 @@ def test_without_redis_the_worker_runs_inside_the_daphne_process(tmp_path):
 
 
 @pytest.mark.redis
+@pytest.mark.usefixtures("redis_db")
 @pytest.mark.parametrize("workers", [1, 2], ids=["one worker", "two workers"])
 def test_with_redis_clients_of_two_daphne_processes_get_each_alert_once(
-    tmp_path, redis_db, workers
+    tmp_path, workers
 ):
     store_path = tmp_path / "store.sqlite3"
-    env = service_env(tmp_path, store_path=store_path, REDIS_URL=redis_db)
+    env = service_env(tmp_path, store_path=store_path, REDIS_URL=REDIS_TEST_URL)
     migrate(env)
     processes = []
     try:
