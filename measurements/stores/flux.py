@@ -3,7 +3,8 @@
 No text here is ever built from a request: every value that varies (bucket,
 PMU id, times, window, page size) is a named parameter, sent beside the
 query as a typed `extern` option, and field names come from the schema's
-fixed list. `render` checks each value's type before anything is sent.
+fixed list. `checked_params` checks each value's type before anything is
+sent.
 """
 
 import re

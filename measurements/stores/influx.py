@@ -146,7 +146,7 @@ class InfluxStore(Store):
         params = self._one_pmu(pmu_id, start_ns, stop_ns)
         if params is None:
             return
-        cursor, span = params["p_start"], FIRST_PAGE_NS
+        cursor, stop_ns, span = params["p_start"], params["p_stop"], FIRST_PAGE_NS
         while cursor < stop_ns:
             page_stop = min(stop_ns, cursor + span)
             page = self._samples_page(pmu_id, cursor, page_stop)
