@@ -16,7 +16,13 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
-    execute_from_command_line(sys.argv)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # A setting is missing or malformed: say which, without a traceback.
+        sys.exit(f"Configuration error: {exc}")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # DJANGO_ENV_FILE names the dotenv file; an empty value disables it (the test
 # settings do this so a developer's .env never leaks into the suite).
-_env_file = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
-if _env_file:
+_env_file = os.environ.get("DJANGO_ENV_FILE")
+if _env_file is None:
+    load_dotenv(BASE_DIR / ".env", override=False)
+elif _env_file:
+    if not Path(_env_file).is_file():
+        raise ImproperlyConfigured(
+            f"DJANGO_ENV_FILE names {_env_file!r}: no such file."
+        )
     load_dotenv(_env_file, override=False)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -94,12 +100,18 @@ ASGI_APPLICATION = "pmuproject.asgi.application"
 
 VAR_DIR = BASE_DIR / "var"
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=60,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+            conn_max_age=60,
+        )
+    }
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a database URL such as "
+        f"postgres://user:password@host:5432/name or sqlite:///path; {exc}"
+    ) from exc
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -142,6 +154,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pmuproject.handlers.exception_handler",
+    # `?format=` would otherwise pick a renderer; the API speaks JSON only.
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -174,7 +188,8 @@ if INFLUX_URL:
     for _name in ("INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET"):
         env_required(_name, "when INFLUX_URL is set")
 
-PMU_STORE_PATH = env_str("PMU_STORE_PATH") or str(VAR_DIR / "pmu-store.sqlite3")
+# Relative paths are taken from the project root, whatever the working folder.
+PMU_STORE_PATH = str(BASE_DIR / (env_str("PMU_STORE_PATH") or "var/pmu-store.sqlite3"))
 PMU_MAX_ROWS = env_number("PMU_MAX_ROWS", 200_000, minimum=1)
 # The simulator writes into the embedded store only unless asked explicitly,
 # so a production InfluxDB never receives demo data by accident.
@@ -201,7 +216,7 @@ ALERT_STALE_AFTER = env_number("ALERT_STALE_AFTER", 10.0, kind=float, minimum=0.
 
 # --- Protocol setting -----------------------------------------------------
 
-PMU_CONFIG_INI = env_str("PMU_CONFIG_INI") or str(BASE_DIR / "config.ini")
+PMU_CONFIG_INI = str(BASE_DIR / (env_str("PMU_CONFIG_INI") or "config.ini"))
 
 LOGGING = {
     "version": 1,
@@ -210,8 +225,15 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": "INFO"},
 }
+_log_level = (env_str("DJANGO_LOG_LEVEL") or "INFO").upper()
+if _log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        "DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; "
+        f"got {_log_level!r}."
+    )
+LOGGING["root"]["level"] = _log_level
 
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name at least one host.")

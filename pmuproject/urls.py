@@ -12,3 +12,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "pmuproject.handlers.bad_request"
+handler404 = "pmuproject.handlers.not_found"
+handler500 = "pmuproject.handlers.server_error"

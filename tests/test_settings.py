@@ -119,3 +119,38 @@ def test_blank_values_in_a_copied_env_example_keep_the_defaults(tmp_path):
         "'[::1]']",
         "200000",
     ], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"DJANGO_LOG_LEVEL": "LOUD"}, "DJANGO_LOG_LEVEL"),
+        ({"DATABASE_URL": "garbage"}, "DATABASE_URL"),
+        ({"DJANGO_ENV_FILE": "/nonexistent/.env"}, "DJANGO_ENV_FILE"),
+    ],
+)
+def test_more_malformed_settings_are_named(tmp_path, overrides, named):
+    rc, output = start({"DJANGO_DEBUG": "1", **overrides}, tmp_path)
+
+    assert rc != 0
+    assert named in output
+
+
+def test_manage_py_reports_a_missing_setting_in_one_line():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PMU_"))}
+    env.update({"DJANGO_ENV_FILE": "", "DJANGO_SETTINGS_MODULE": "pmuproject.settings"})
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "Configuration error: The setting DJANGO_SECRET_KEY is required when "
+        "DJANGO_DEBUG is off."
+    )
