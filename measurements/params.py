@@ -29,10 +29,20 @@ PHASORS = ("a", "b", "c")
 class TimeRange:
     start_ns: int
     stop_ns: int
+    #: True when `stop` was not given: the range runs up to now (live use).
+    open_ended: bool = False
+
+
+def _single(query, name):
+    """The parameter's one value, or None; a repeated parameter is refused."""
+    values = query.getlist(name) if hasattr(query, "getlist") else [query.get(name)]
+    if len(values) > 1:
+        raise InvalidParameter(name, f"`{name}` is given more than once.")
+    return values[0] if values else None
 
 
 def pmu_id_param(query, name="pmu"):
-    value = query.get(name)
+    value = _single(query, name)
     if value is None or not value.strip():
         raise InvalidParameter(name, f"`{name}` is required: the PMU id.")
     if not PMU_ID.fullmatch(value):
@@ -41,7 +51,7 @@ def pmu_id_param(query, name="pmu"):
 
 
 def phasor_param(query, name="phasor"):
-    value = (query.get(name) or "").lower()
+    value = (_single(query, name) or "").lower()
     if value not in PHASORS:
         raise InvalidParameter(
             name, f"`{name}` must be one of a, b, c.", accepted=list(PHASORS)
@@ -58,11 +68,11 @@ def time_range_param(query, *, default_start="-1h"):
         raise InvalidParameter(
             "start", "`start` must be earlier than `stop` (the range is [start, stop))."
         )
-    return TimeRange(start, stop)
+    return TimeRange(start, stop, open_ended=not _single(query, "stop"))
 
 
 def _time(query, name, default, now):
-    value = query.get(name)
+    value = _single(query, name)
     if value is None or value == "":
         value = default
     try:
@@ -72,7 +82,7 @@ def _time(query, name, default, now):
 
 
 def duration_param(query, name, default=None):
-    value = query.get(name)
+    value = _single(query, name)
     if value is None or value == "":
         if default is None:
             return None
@@ -92,12 +102,28 @@ def windows_touched(time_range, window_ns):
 
 
 def smallest_window(time_range, limit):
-    """The smallest whole-millisecond window whose count fits the limit."""
+    """The smallest window, to three significant digits, that fits the limit."""
     span = time_range.stop_ns - time_range.start_ns
-    window_ms = max(1, -(-span // (limit * 1_000_000)))
-    while windows_touched(time_range, window_ms * 1_000_000) > limit:
-        window_ms += 1
-    return format_duration(window_ms * 1_000_000)
+
+    def fits(window_ns):
+        return windows_touched(time_range, window_ns) <= limit
+
+    low, high = max(1, -(-span // limit)), span
+    # Alignment makes the count jitter by one near the bound, so the search
+    # may settle a little above the true minimum; the bound itself is tried.
+    if fits(low):
+        high = low
+    while low < high:
+        middle = (low + high) // 2
+        if fits(middle):
+            high = middle
+        else:
+            low = middle + 1
+    step = 10 ** max(0, len(str(low)) - 3)
+    window_ns = -(-low // step) * step
+    while not fits(window_ns):
+        window_ns += step
+    return format_duration(window_ns)
 
 
 def check_window_count(time_range, window_ns):

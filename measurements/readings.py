@@ -4,6 +4,8 @@ Each function takes validated parameters and returns plain data (lists of
 dicts, or a dict) in the dashboard's JSON shapes.
 """
 
+import numpy as np
+
 from measurements.gateway import get_store
 from measurements.params import check_sample_count, check_window_count
 from measurements.power import ANGLES, PHASES, window_figures, wrap_degrees
@@ -34,7 +36,8 @@ def pmus_list(*, since_ns=None):
     return {"pmus": get_store().list_pmus(since_ns=since_ns)}
 
 
-def power_timeseries(pmu_id, time_range, window_ns):
+def power_timeseries(pmu_id, time_range, window_ns, *, batch_rows=20_000):
+    """Yield lists of window rows, a batch at a time, after a size check."""
     check_window_count(time_range, window_ns)
     windows = get_store().read_windows(
         pmu_id,
@@ -43,25 +46,40 @@ def power_timeseries(pmu_id, time_range, window_ns):
         window_ns=window_ns,
     )
     figures = window_figures(windows.means)
-    columns = [format_times(windows.time).tolist()]
-    columns += [figures[key].tolist() for key in TIMESERIES_KEYS]
+    return _window_rows(windows, figures, batch_rows)
+
+
+def _window_rows(windows, figures, batch_rows):
     keys = ("time", *TIMESERIES_KEYS)
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    for start in range(0, len(windows), batch_rows):
+        part = slice(start, start + batch_rows)
+        columns = [format_times(windows.time[part]).tolist()]
+        columns += [figures[key][part].tolist() for key in TIMESERIES_KEYS]
+        yield [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def power_of_phase(pmu_id, phasor, time_range):
-    """Figures for the most recent epoch-aligned second with data in range."""
+    """Figures for the most recent epoch-aligned second with data in range.
+
+    When the range is open-ended (no `stop`: live use) the second still in
+    progress is skipped for the last complete one, so a live value does not
+    jump as the current second fills up; it is used only when it is the
+    only one with data.
+    """
     store = get_store()
-    latest = store.last_time(
-        pmu_id, start_ns=time_range.start_ns, stop_ns=time_range.stop_ns
-    )
+    start_ns, stop_ns = time_range.start_ns, time_range.stop_ns
+    latest = store.last_time(pmu_id, start_ns=start_ns, stop_ns=stop_ns)
     if latest is None:
         raise NoData(f"PMU {pmu_id} has no data in the requested range.", pmu=pmu_id)
     second_start = latest // SECOND_NS * SECOND_NS
+    if time_range.open_ended and second_start + SECOND_NS > stop_ns:
+        earlier = store.last_time(pmu_id, start_ns=start_ns, stop_ns=second_start)
+        if earlier is not None:
+            second_start = earlier // SECOND_NS * SECOND_NS
     windows = store.read_windows(
         pmu_id,
-        start_ns=max(second_start, time_range.start_ns),
-        stop_ns=min(second_start + SECOND_NS, time_range.stop_ns),
+        start_ns=max(second_start, start_ns),
+        stop_ns=min(second_start + SECOND_NS, stop_ns),
         window_ns=SECOND_NS,
     )
     if not len(windows):
@@ -70,7 +88,12 @@ def power_of_phase(pmu_id, phasor, time_range):
         name: values[0] for name, values in window_figures(windows.means).items()
     }
     upper = phasor.upper()
-    phi = wrap_degrees(figures[f"v_{phasor}_ang"] - figures[f"i_{phasor}_ang"])
+    # The angle by which the current lags the voltage, from the window's mean
+    # P and Q: it always agrees with the sign of Q and with PF, and equals the
+    # difference of the mean angles when the phasors do not rotate within
+    # the second. At off-nominal frequency the phasors rotate and their mean
+    # angles (still reported) lose meaning; this angle does not.
+    phi = np.degrees(np.arctan2(figures[f"Q_{upper}"], figures[f"P_{upper}"]))
     return {
         "pmu_id": pmu_id,
         "phasor": phasor,
@@ -83,7 +106,7 @@ def power_of_phase(pmu_id, phasor, time_range):
         "P": float(figures[f"P_{upper}"]),
         "Q": float(figures[f"Q_{upper}"]),
         "PF": float(figures[f"PF_{upper}"]),
-        "phi_deg": float(phi),
+        "phi_deg": float(wrap_degrees(phi)),
     }
 
 

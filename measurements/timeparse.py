@@ -28,8 +28,8 @@ MAX_TEXT = 64
 MIN_NS = 0
 MAX_NS = 7_258_118_400 * 1_000_000_000
 
-_DURATION_PART = re.compile(r"(\d{1,12})(ns|us|µs|ms|s|m|h|d|w)", re.ASCII)
-_DURATION = re.compile(r"(?:\d{1,12}(?:ns|us|µs|ms|s|m|h|d|w))+", re.ASCII)
+_DURATION_PART = re.compile(r"(\d{1,19})(ns|us|µs|ms|s|m|h|d|w)", re.ASCII)
+_DURATION = re.compile(r"(?:\d{1,19}(?:ns|us|µs|ms|s|m|h|d|w))+", re.ASCII)
 _ABSOLUTE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})"
     r"(?:\.(\d{1,9}))?"

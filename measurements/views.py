@@ -84,7 +84,8 @@ class PowerTimeseriesView(APIView):
         pmu_id = pmu_id_param(query)
         time_range = time_range_param(query)
         window_ns = duration_param(query, "window", "10s")
-        return json_response(readings.power_timeseries(pmu_id, time_range, window_ns))
+        rows = readings.power_timeseries(pmu_id, time_range, window_ns)
+        return json_list_stream(request, rows)
 
 
 class PowerOfPhaseView(APIView):

@@ -152,3 +152,56 @@ def test_random_text_never_gives_a_500(api):
         assert response.status_code in (200, 400, 404), (params, response.content)
         if response.status_code == 400:
             assert response.json()["parameter"] in names
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("pmu=B90&pmu=FG", "pmu"),
+        ("pmu=B90&window=1s&window=500ms", "window"),
+        ("pmu=B90&start=-1h&start=-2h", "start"),
+        ("pmu=B90&stop=-1m&stop=-2m", "stop"),
+    ],
+)
+def test_a_repeated_parameter_is_refused(api, query, parameter):
+    response = api.get(f"/api/power_timeseries?{query}")
+
+    assert_names(response, parameter)
+    assert "more than once" in response.json()["detail"]
+
+
+def test_a_repeated_phasor_is_refused(api):
+    assert_names(api.get("/api/power_a?pmu=B90&phasor=a&phasor=b"), "phasor")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/nonexistent", "/api/getpmus/", "/api/data/extra"]
+)
+def test_unknown_api_paths_are_json_404s(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "not_found"
+
+
+def test_a_format_parameter_does_not_change_the_answer(api):
+    response = api.get("/api/getpmus", {"format": "csv"})
+
+    assert response.status_code == 200
+    assert response.json() == {"pmus": []}
+
+
+def test_a_host_not_allowed_is_a_json_400(api):
+    response = api.get("/api/getpmus", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+
+
+def test_long_windows_in_small_units_are_accepted(api):
+    response = api.get(
+        "/api/power_timeseries", {"pmu": "B90", "window": "1000000000000ns"}
+    )
+
+    assert response.status_code == 200
