@@ -27,7 +27,7 @@ from pyarrow import csv as pa_csv
 
 from measurements.gateway import COLUMNS, Samples
 from measurements.params import PMU_ID, PMU_ID_RULE
-from measurements.power import FIELDS
+from measurements.power import FIELDS, MAGNITUDES
 from measurements.timeparse import MAX_NS, MIN_NS, TimeFormatError, parse_time
 
 
@@ -54,7 +54,13 @@ def expand_paths(paths):
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.csv") if p.is_file()))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix.lower() == ".csv" and p.is_file()
+                )
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -148,7 +154,7 @@ def prefetched(iterable, depth=2):
 
 def _header(path):
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), None)
     except (OSError, UnicodeDecodeError) as exc:
         raise CsvFormatError(path, f"cannot be read: {exc}") from exc
@@ -164,7 +170,7 @@ def _layout(path, header):
         for index, name in enumerate(names):
             target = _ALIASES.get(name, name)
             if target in COLUMNS:
-                columns[target] = index
+                _claim(path, columns, target, index, header)
         time_column = names.index("time")
         pmu_column = names.index("pmu_id") if "pmu_id" in names else None
     else:
@@ -173,7 +179,9 @@ def _layout(path, header):
             if match:
                 kind = "v" if match[1] == "L" else "i"
                 part = match[3].lower()
-                columns[f"{kind}_{_PHASE[match[2]]}_{part}"] = index
+                _claim(
+                    path, columns, f"{kind}_{_PHASE[match[2]]}_{part}", index, header
+                )
         time_column, pmu_column = 0, None
         if names[0] != "":
             columns = {}
@@ -187,6 +195,17 @@ def _layout(path, header):
             line=1,
         )
     return {"columns": columns, "time": time_column, "pmu_column": pmu_column}
+
+
+def _claim(path, columns, target, index, header):
+    if target in columns:
+        raise CsvFormatError(
+            path,
+            f"columns {header[columns[target]]!r} and {header[index]!r} both "
+            f"give {target}; keep one",
+            line=1,
+        )
+    columns[target] = index
 
 
 def _pmu_from_name(path):
@@ -232,6 +251,7 @@ def _blocks(path, header, layout, block_bytes):
             if batch.num_rows and (
                 any(column.null_count for column in batch.columns)
                 or not all(np.all(np.isfinite(v)) for v in table.values())
+                or any(np.any(table[name] < 0) for name in MAGNITUDES)
             ):
                 _diagnose(path, header, layout)
                 raise CsvFormatError(path, "the file holds an empty or invalid value")
@@ -288,7 +308,7 @@ def _times(path, column, rows_before):
 def _diagnose(path, header, layout):
     """Find the first bad row the slow way and raise an error naming it."""
     wanted = {**layout["columns"], "time": layout["time"]}
-    with Path(path).open(newline="", encoding="utf-8") as handle:
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         next(reader)
         for row in reader:
@@ -312,6 +332,13 @@ def _diagnose(path, header, layout):
                         path,
                         f"column {header[index]!r} holds {row[index]!r}, not a "
                         "finite number",
+                        line=line,
+                    )
+                if name in MAGNITUDES and value < 0:
+                    raise CsvFormatError(
+                        path,
+                        f"column {header[index]!r} holds {row[index]!r}: an RMS "
+                        "magnitude cannot be negative",
                         line=line,
                     )
 

@@ -133,7 +133,7 @@ def test_many_small_appends_fill_chunks_instead_of_making_tiny_ones(tmp_path):
     assert len(chunks) <= 6000 // CHUNK_SIZE + 1
 
 
-def test_an_unreadable_store_raises_a_store_error(tmp_path):
+def test_an_unreadable_store_raises_a_store_error(tmp_path, caplog):
     from pmuproject.errors import StoreError
 
     path = tmp_path / "not-a-database.sqlite3"
@@ -143,7 +143,8 @@ def test_an_unreadable_store_raises_a_store_error(tmp_path):
     with pytest.raises(StoreError) as error:
         store.list_pmus()
 
-    assert str(path) in error.value.detail
+    assert "cannot be opened" in error.value.detail
+    assert str(path) in caplog.text
     assert store.health()["ok"] is False
 
 

@@ -51,7 +51,9 @@ def test_health_reports_the_embedded_store(api):
         "/api/health",
     ],
 )
-def test_an_unreadable_store_is_a_503_with_a_reason(api, settings, tmp_path, path):
+def test_an_unreadable_store_is_a_503_with_a_reason(
+    api, settings, tmp_path, caplog, path
+):
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"not a database at all" * 64)
     settings.PMU_STORE_PATH = str(broken)
@@ -62,4 +64,7 @@ def test_an_unreadable_store_is_a_503_with_a_reason(api, settings, tmp_path, pat
     assert response.status_code == 503
     payload = response.json()
     assert payload["error"] == "store_unavailable"
-    assert "broken.sqlite3" in payload["detail"]
+    assert "cannot be opened" in payload["detail"]
+    # The file's location is for the operator's log, not for every client.
+    assert "broken.sqlite3" not in payload["detail"]
+    assert str(broken) in caplog.text

@@ -160,3 +160,35 @@ def test_a_large_file_streams_in_blocks_into_one_import(tmp_path, monkeypatch):
     samples = get_store().read_samples("P1", start_ns=0, stop_ns=2**62)
     np.testing.assert_array_equal(samples.time, times)
     assert "Imported 5000 samples for 1 PMU(s) (P1)" in output
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda text: text.replace(",1.0,", ",-230.0,", 1), "cannot be negative"),
+        (
+            lambda text: text.replace("i_c_ang\n", "i_c_ang,v_a_mag\n").replace(
+                "\n1", ",2.0\n1"
+            ),
+            "both give v_a_mag",
+        ),
+    ],
+)
+def test_impossible_or_ambiguous_files_are_refused(tmp_path, change, words):
+    path = tmp_path / "P1.csv"
+    path.write_text(change(HEADER + row(1_700_000_000_000_000_000)))
+
+    with pytest.raises(CommandError, match=words):
+        run(path)
+
+    assert get_store().list_pmus() == []
+
+
+def test_folders_find_upper_case_suffixes_and_headers_may_start_with_a_bom(tmp_path):
+    (tmp_path / "P1.CSV").write_text(
+        "\ufeff" + HEADER + row(1_700_000_000_000_000_000), encoding="utf-8"
+    )
+
+    run(tmp_path)
+
+    assert get_store().list_pmus() == ["P1"]

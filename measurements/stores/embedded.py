@@ -96,13 +96,19 @@ class EmbeddedStore(Store):
                 connection.executescript(_SCHEMA)
                 connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             elif version > SCHEMA_VERSION:
+                logger.error(
+                    "The embedded store at %s is of a newer version", self.path
+                )
                 raise StoreError(
-                    f"The embedded store at {self.path} was written by a newer "
-                    "version of this service."
+                    "The embedded store was written by a newer version of this service."
                 )
         except (sqlite3.Error, OSError) as exc:
+            logger.error(
+                "The embedded store at %s cannot be opened: %s", self.path, exc
+            )
             raise StoreError(
-                f"The embedded store at {self.path} cannot be opened: {exc}"
+                f"The embedded store cannot be opened ({exc}); the server log "
+                "names the file."
             ) from exc
         if shared:
             with self._lock:

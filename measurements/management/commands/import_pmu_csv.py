@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from measurements import csvfiles
 from measurements.csvfiles import (
     CsvFormatError,
     expand_paths,
@@ -45,13 +46,21 @@ class Command(BaseCommand):
         store = get_store()
         started = time.perf_counter()
         samples, pmus, done = 0, set(), 0
-        progress = tqdm(files, unit="file", disable=None, leave=False)
-        for path in progress:
+        # Progress in bytes, a parsed block at a time, so one large file moves
+        # the bar too; it shows only on a terminal.
+        progress = tqdm(
+            total=sum(path.stat().st_size for path in files),
+            unit="B",
+            unit_scale=True,
+            disable=None,
+            leave=False,
+        )
+        for path in files:
             progress.set_postfix_str(path.name)
             seen = set()
             try:
                 blocks = prefetched(iter_pmu_csv(path, pmu_id=pmu))
-                samples += store.write_stream(_noting_pmus(blocks, seen))
+                samples += store.write_stream(_noting(blocks, seen, progress, path))
             except CsvFormatError as exc:
                 progress.close()
                 raise CommandError(
@@ -76,7 +85,13 @@ class Command(BaseCommand):
         )
 
 
-def _noting_pmus(blocks, seen):
+def _noting(blocks, seen, progress, path):
+    """Pass blocks on, noting their PMUs and moving the progress bar."""
+    remaining = path.stat().st_size
     for batches in blocks:
         seen.update(batch.pmu_id for batch in batches)
+        step = min(remaining, csvfiles.BLOCK_BYTES)
+        progress.update(step)
+        remaining -= step
         yield batches
+    progress.update(remaining)
