@@ -12,6 +12,13 @@ from measurements.params import (
     pmu_id_param,
     time_range_param,
 )
+from measurements.schemas import (
+    ErrorSerializer,
+    PmuListSerializer,
+    PowerOfPhaseSerializer,
+    PowerWindowSerializer,
+    SampleSerializer,
+)
 from measurements.timeparse import now_ns
 from pmuproject.responses import json_list_stream, json_response
 
@@ -46,8 +53,17 @@ WINDOW = OpenApiParameter(
     ),
 )
 ERRORS = {
-    400: OpenApiResponse(description="A parameter is invalid (`parameter` names it)."),
-    503: OpenApiResponse(description="The measurement store is unavailable."),
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description=(
+            "A parameter is invalid (`parameter` names it), or the answer "
+            "would exceed PMU_MAX_ROWS (`too_many_rows`, with `limit` and "
+            "`smallest_window`)."
+        ),
+    ),
+    503: OpenApiResponse(
+        ErrorSerializer, description="The measurement store is unavailable."
+    ),
 }
 
 
@@ -61,7 +77,7 @@ class PmuListView(APIView):
                 description="Only PMUs heard from within this duration (5m, 1h).",
             )
         ],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: PmuListSerializer, **ERRORS},
     )
     def get(self, request):
         since = duration_param(request.query_params, "since")
@@ -77,7 +93,7 @@ class PowerTimeseriesView(APIView):
             "Q and |S| per phase, PF = P/|S|, and totals P, Q, S, PF."
         ),
         parameters=[PMU, START, STOP, WINDOW],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: PowerWindowSerializer(many=True), **ERRORS},
     )
     def get(self, request):
         query = request.query_params
@@ -108,8 +124,10 @@ class PowerOfPhaseView(APIView):
             STOP,
         ],
         responses={
-            200: OpenApiTypes.OBJECT,
-            404: OpenApiResponse(description="No data for the PMU in the range."),
+            200: PowerOfPhaseSerializer,
+            404: OpenApiResponse(
+                ErrorSerializer, description="No data for the PMU in the range."
+            ),
             **ERRORS,
         },
     )
@@ -129,7 +147,7 @@ class SamplesView(APIView):
             "sample in [start, stop). An unknown PMU gives []."
         ),
         parameters=[PMU, START, STOP],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: SampleSerializer(many=True), **ERRORS},
     )
     def get(self, request):
         query = request.query_params
