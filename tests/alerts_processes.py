@@ -117,6 +117,23 @@ def stop(process):
     process.log.close()
 
 
+def wait_for_log(paths, text, *, count=1, timeout_s=START_TIMEOUT_S):
+    """Wait until `count` of the log files contain `text`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = sum(text in Path(path).read_text(errors="replace") for path in paths)
+        if found >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no {text!r} in {count} of {[str(p) for p in paths]}")
+
+
+def print_logs(paths):
+    """Shown by pytest when the test fails: what the processes said."""
+    for path in paths:
+        print(f"--- {path}\n{Path(path).read_text(errors='replace')}")
+
+
 def post_json(port, path, payload):
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",

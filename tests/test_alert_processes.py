@@ -14,11 +14,13 @@ from tests.alerts_processes import (  # noqa: F401 - redis_db is a fixture
     free_port,
     migrate,
     post_json,
+    print_logs,
     redis_db,
     service_env,
     start,
     start_daphne,
     stop,
+    wait_for_log,
 )
 from tests.alerts_support import phasor_samples
 
@@ -78,9 +80,11 @@ def test_without_redis_the_worker_runs_inside_the_daphne_process(tmp_path):
     env = service_env(tmp_path, store_path=store_path)
     migrate(env)
     port = free_port()
-    server = start_daphne(env, port, tmp_path / "daphne.log")
+    log = tmp_path / "daphne.log"
+    server = start_daphne(env, port, log)
     try:
         post_json(port, "/api/alert-rules", RULE)
+        wait_for_log([log], "Alert worker state loaded")
 
         async def scenario():
             client = await WebSocketClient.connect(port)
@@ -94,6 +98,7 @@ def test_without_redis_the_worker_runs_inside_the_daphne_process(tmp_path):
         messages = asyncio.run(scenario())
     finally:
         stop(server)
+        print_logs([log])
 
     states = summary(messages)
     assert [state[:3] for state in states] == [
@@ -117,21 +122,17 @@ def test_with_redis_clients_of_two_daphne_processes_get_each_alert_once(
         ports = [free_port(), free_port()]
         for number, port in enumerate(ports):
             processes.append(start_daphne(env, port, tmp_path / f"daphne-{number}.log"))
-        for number in range(workers):
-            processes.append(
-                start(
-                    ["manage.py", "alert_worker"],
-                    env,
-                    tmp_path / f"worker-{number}.log",
-                )
-            )
+        worker_logs = [tmp_path / f"worker-{n}.log" for n in range(workers)]
+        for log in worker_logs:
+            processes.append(start(["manage.py", "alert_worker"], env, log))
         post_json(ports[0], "/api/alert-rules", RULE)
+        # A worker evaluates what arrives once it runs: wait until one is
+        # active and any second one has asked for the lease too.
+        wait_for_log(worker_logs, "Alert worker state loaded")
+        wait_for_log(worker_logs, "Alert worker running", count=workers)
 
         async def scenario():
             clients = [await WebSocketClient.connect(port) for port in ports]
-            # Give the worker(s) time to start ticking before the sag lands,
-            # then wait on both clients at once.
-            await asyncio.sleep(3.0)
             write_sag(store_path, "RED-1")
             received = await asyncio.gather(
                 *(
@@ -152,6 +153,7 @@ def test_with_redis_clients_of_two_daphne_processes_get_each_alert_once(
     finally:
         for process in processes:
             stop(process)
+        print_logs(sorted(tmp_path.glob("*.log")))
 
     first, second = (summary(messages) for messages in received)
     assert [state[:3] for state in first] == [
@@ -162,7 +164,7 @@ def test_with_redis_clients_of_two_daphne_processes_get_each_alert_once(
     assert first[0][3] == first[1][3]
     # One worker did the work; a second one waited on standby. (Which one
     # holds the lease after the processes are stopped does not matter.)
-    logs = [(tmp_path / f"worker-{n}.log").read_text() for n in range(workers)]
+    logs = [log.read_text() for log in worker_logs]
     assert sum("Alert raised" in log for log in logs) == 1
     if workers == 2:
         assert sum("is on standby" in log for log in logs) == 1
