@@ -46,6 +46,17 @@ class Samples:
         return len(self.time)
 
     @classmethod
+    def trusted(cls, pmu_id, time, columns):
+        """Samples from arrays a store already holds in the right form.
+
+        Skips the checks of the normal constructor: `time` is int64,
+        `columns` has every name in COLUMNS as float64 of the same length.
+        """
+        samples = cls.__new__(cls)
+        samples.pmu_id, samples.time, samples.columns = pmu_id, time, columns
+        return samples
+
+    @classmethod
     def empty(cls, pmu_id):
         return cls(pmu_id, np.empty(0, dtype=np.int64))
 
@@ -67,7 +78,7 @@ class Samples:
 
     def take(self, selector):
         """The samples picked by a boolean mask, a slice or an index array."""
-        return Samples(
+        return Samples.trusted(
             self.pmu_id,
             self.time[selector],
             {name: values[selector] for name, values in self.columns.items()},
