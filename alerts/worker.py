@@ -19,7 +19,9 @@ import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+import numpy as np
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -40,6 +42,9 @@ LATE_DATA_S = 2.0
 # After a restart or an outage the worker catches up on at most this much
 # history; older samples are not evaluated.
 MAX_CATCH_UP_S = 60.0
+# Longest a PMU's cursor waits in memory before it is saved, on ticks that
+# raise or clear nothing.
+CURSOR_SAVE_S = 5.0
 # Longest wait between retries while the store or the database fails.
 MAX_BACKOFF_S = 30.0
 # Longest a publish may take before its messages are given up.
@@ -81,10 +86,10 @@ def _rules_and_registry():
     from measurements.models import Pmu
 
     registry = {
-        entry.id: rules.Nominals(
-            entry.nominal_voltage, entry.nominal_current, entry.nominal_frequency
+        pmu: rules.Nominals(voltage, current, frequency)
+        for pmu, voltage, current, frequency in Pmu.objects.values_list(
+            "id", "nominal_voltage", "nominal_current", "nominal_frequency"
         )
-        for entry in Pmu.objects.all()
     }
     specs = [
         RuleSpec(
@@ -128,6 +133,8 @@ class AlertWorker:
         self.loaded = False
         self.tracks = {}
         self.cursors = {}
+        self.unsaved = {}
+        self.saved_at = float("-inf")
         self.read_from = None
         self.sight_from = None
         self._outage = None
@@ -220,9 +227,24 @@ class AlertWorker:
         if not await self.lease.hold():
             self.loaded = False
             return []
-        published = await database_sync_to_async(history.record_transitions)(
-            transitions, moved
-        )
+        self.unsaved.update(moved)
+        published = []
+        # A PMU's cursor is saved with each of its transitions, and otherwise
+        # every CURSOR_SAVE_S: a restart then re-reads at most that much of a
+        # PMU's history, in which it had no transition to repeat.
+        due = time.monotonic() - self.saved_at >= CURSOR_SAVE_S
+        if transitions or due:
+            changed = {transition.pmu for transition in transitions}
+            saving = {
+                pmu: last for pmu, last in self.unsaved.items() if due or pmu in changed
+            }
+            published = await database_sync_to_async(history.record_transitions)(
+                transitions, saving
+            )
+            for pmu in saving:
+                del self.unsaved[pmu]
+            if due:
+                self.saved_at = time.monotonic()
         self.cursors.update(moved)
         self.read_from = now - self.late_ns
         if published:
@@ -240,6 +262,7 @@ class AlertWorker:
             for key, alert in active.items()
         }
         self.cursors = cursors
+        self.unsaved = {}
         now = self.clock()
         self.sight_from = now
         self.read_from = min(cursors.values(), default=now - self.late_ns)
@@ -275,24 +298,42 @@ class AlertWorker:
     def _evaluate_rules(self, specs, registry, fresh, now):
         transitions = []
         by_id = {spec.id: spec for spec in specs}
+        joined = _JoinedQuantities(fresh)
         for spec in specs:
-            pmus = fresh if spec.pmu is None else [spec.pmu]
-            for pmu in pmus:
-                samples = fresh.get(pmu)
-                if samples is None:
+            # Per PMU, the factor that turns the quantity into the rule's
+            # unit: 1 for absolute limits, 1/nominal for per-unit ones, NaN
+            # where the rule does not apply.
+            scale = np.full(len(joined.pmus), np.nan)
+            for index, pmu in enumerate(joined.pmus):
+                if spec.pmu is not None and spec.pmu != pmu:
                     continue
-                nominal = 1.0
-                if spec.unit == rules.PER_UNIT:
-                    entry = registry.get(pmu)
-                    nominal = entry.of(spec.quantity) if entry else None
-                    if not nominal:
-                        self._warn_no_nominal(spec, pmu)
+                if spec.unit != rules.PER_UNIT:
+                    scale[index] = 1.0
+                    continue
+                entry = registry.get(pmu)
+                nominal = entry.of(spec.quantity) if entry else None
+                if nominal:
+                    scale[index] = 1.0 / nominal
+                else:
+                    self._warn_no_nominal(spec, pmu)
+            applies = np.flatnonzero(np.isfinite(scale))
+            if not len(applies):
+                continue
+            for phase in spec.phases:
+                values = joined.values(spec.quantity, phase) * joined.per_sample(scale)
+                # One comparison over every PMU's samples finds the few
+                # (rule, PMU, phase) that need the full evaluation: those
+                # outside the limits somewhere, or already pending or active.
+                flagged = joined.any_per_pmu(_outside(values, spec.limits))
+                for index in applies.tolist():
+                    pmu = joined.pmus[index]
+                    track = self.tracks.get(spec.key(pmu, phase))
+                    idle = track is None or not (track.active or track.pending_since)
+                    if idle and not flagged[index]:
                         continue
-                for phase in spec.phases:
-                    values = rules.quantity_values(samples, spec.quantity, phase)
-                    if nominal != 1.0:
-                        values = values / nominal
-                    transitions += self._track(spec, pmu, phase, samples.time, values)
+                    transitions += self._track(
+                        spec, pmu, phase, fresh[pmu].time, joined.part(values, index)
+                    )
 
         # Alerts whose rule was disabled, deleted or retargeted clear now.
         for key, track in list(self.tracks.items()):
@@ -434,6 +475,60 @@ class AlertWorker:
                 pmu,
                 spec.quantity,
             )
+
+
+class _JoinedQuantities:
+    """The fresh samples of every PMU joined end to end, for whole-tick numpy.
+
+    Each quantity is computed once per tick in one pass over all PMUs; a
+    PMU's part of a joined array is a view.
+    """
+
+    def __init__(self, fresh):
+        self.pmus = list(fresh)
+        self.fresh = fresh
+        self.lengths = np.array([len(fresh[pmu]) for pmu in self.pmus], dtype=np.int64)
+        self.ends = np.cumsum(self.lengths)
+        self.starts = self.ends - self.lengths
+        self._joined = None
+        self._values = {}
+
+    def values(self, quantity, phase):
+        key = (quantity, phase)
+        if key not in self._values:
+            if self._joined is None:
+                names = self.fresh[self.pmus[0]].columns
+                self._joined = SimpleNamespace(
+                    columns={
+                        name: np.concatenate(
+                            [self.fresh[pmu].columns[name] for pmu in self.pmus]
+                        )
+                        for name in names
+                    }
+                )
+            self._values[key] = rules.quantity_values(self._joined, quantity, phase)
+        return self._values[key]
+
+    def per_sample(self, per_pmu):
+        return np.repeat(per_pmu, self.lengths)
+
+    def any_per_pmu(self, flags):
+        counts = np.add.reduceat(flags.astype(np.int64), self.starts)
+        # reduceat gives the element at a start for an empty part: mask it.
+        return (counts > 0) & (self.lengths > 0)
+
+    def part(self, values, index):
+        return values[self.starts[index] : self.ends[index]]
+
+
+def _outside(values, limits):
+    """Whether each value lies outside the limits (NaN: no)."""
+    outside = np.zeros(len(values), dtype=bool)
+    if limits.low is not None:
+        outside |= values < limits.low
+    if limits.high is not None:
+        outside |= values > limits.high
+    return outside
 
 
 def start_in_thread():
