@@ -9,7 +9,6 @@ from django.core.management import CommandError, call_command
 from measurements.stores.embedded import EmbeddedStore
 from tests.alerts_processes import (  # noqa: F401 - redis_db is a fixture
     REDIS_TEST_URL,
-    WebSocketClient,
     collect,
     free_port,
     migrate,
@@ -23,6 +22,7 @@ from tests.alerts_processes import (  # noqa: F401 - redis_db is a fixture
     wait_for_log,
 )
 from tests.alerts_support import phasor_samples
+from tests.wsclient import WebSocketClient
 
 RULE = {
     "name": "undervoltage",
