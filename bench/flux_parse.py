@@ -6,12 +6,13 @@ Both parsers read the same bytes: the annotated CSV InfluxDB sends for the
 store's page-of-samples query, `rows` rows of `_time` and the 12 phasor
 fields. The baseline is influxdb-client's own parser (one FluxRecord per
 row), turned into the same numpy columns; ours is
-`measurements.stores.annotated_csv.parse`. `measure()` returns the best time
-of each over `repeat` runs and their ratio.
+`measurements.stores.annotated_csv.parse`. `measure()` returns the median
+time of each over `repeat` runs and their ratio.
 """
 
 import argparse
 import io
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -86,25 +87,25 @@ def parse_with_store(data):
     return block.columns
 
 
-def _best(function, data, repeat):
-    best = float("inf")
+def _median(function, data, repeat):
+    runs = []
     for _ in range(repeat):
         started = time.perf_counter()
         function(data)
-        best = min(best, time.perf_counter() - started)
-    return best
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
 
 
 def measure(rows=50_000, repeat=5):
-    """Best-of-`repeat` seconds of both parsers on the same bytes, and ratio."""
+    """Median seconds over `repeat` runs of both parsers on the same bytes."""
     data = answer_bytes(rows)
     ours = parse_with_store(data)
     theirs = parse_with_client(data)
     for name in FIELDS:
         if not np.array_equal(ours[name], theirs[name]):
             raise AssertionError(f"the parsers disagree on {name}")
-    client_s = _best(parse_with_client, data, repeat)
-    store_s = _best(parse_with_store, data, repeat)
+    client_s = _median(parse_with_client, data, repeat)
+    store_s = _median(parse_with_store, data, repeat)
     return {
         "rows": rows,
         "fields": len(FIELDS),
