@@ -164,12 +164,9 @@ def fanout(*, clients, alerts):
 
     from django.conf import settings
 
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [FANOUT_REDIS_URL], "capacity": 10_000},
-        }
-    }
+    from pmuproject.settings import redis_channel_layer
+
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(FANOUT_REDIS_URL)}
     from channels import layers
 
     layers.channel_layers.backends.clear()

@@ -198,14 +198,28 @@ PMU_SIMULATE_RATE = env_number("PMU_SIMULATE_RATE", 30, minimum=1)
 
 # --- Alerts and channels --------------------------------------------------
 
+
+def redis_channel_layer(url):
+    """The channels-redis layer for `url`.
+
+    A consumer waits for messages with a blocking pop of up to 5 s; redis-py 8
+    gives every read a 5 s timeout by default, which tears idle WebSockets
+    down every few seconds. Reads get a timeout longer than the pop instead,
+    so a dead connection is still noticed.
+    """
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {"address": url, "socket_timeout": 30, "socket_connect_timeout": 5}
+            ],
+        },
+    }
+
+
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
