@@ -46,7 +46,7 @@ MAX_CATCH_UP_S = 60.0
 # raise or clear nothing.
 CURSOR_SAVE_S = 5.0
 # Longest wait between retries while the store or the database fails.
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 10.0
 # Longest a publish may take before its messages are given up.
 PUBLISH_TIMEOUT_S = 10.0
 STALE_SEVERITY = "warning"
@@ -325,8 +325,11 @@ class AlertWorker:
                 # (rule, PMU, phase) that need the full evaluation: those
                 # outside the limits somewhere, or already pending or active.
                 flagged = joined.any_per_pmu(_outside(values, spec.limits))
+                has_data = joined.any_per_pmu(np.isfinite(values))
                 for index in applies.tolist():
                     pmu = joined.pmus[index]
+                    if not has_data[index]:
+                        self._warn_no_data(spec, pmu)
                     track = self.tracks.get(spec.key(pmu, phase))
                     idle = track is None or not (track.active or track.pending_since)
                     if idle and not flagged[index]:
@@ -429,16 +432,21 @@ class AlertWorker:
                 if track.active:
                     first = int(samples.time[0])
                     gap_s = max(0.0, (first - (last or first)) / NS)
+                    # The worst is the longest silence seen while active,
+                    # never less than what was reported at the raise.
+                    worst = max(gap_s, track.worst or 0.0, limit_s)
                     transitions.append(
                         self._stale_transition(
-                            pmu, history.CLEARED, first, gap_s, max(gap_s, limit_s)
+                            pmu, history.CLEARED, first, gap_s, worst
                         )
                     )
-                    track.active = False
+                    track.active, track.worst = False, None
                 continue
             silence_s = (now - silent_from) / NS
-            if not track.active and silence_s > limit_s:
-                track.active = True
+            if track.active:
+                track.worst = max(track.worst or 0.0, silence_s)
+            elif silence_s > limit_s:
+                track.active, track.worst = True, silence_s
                 transitions.append(
                     self._stale_transition(
                         pmu,
@@ -464,6 +472,20 @@ class AlertWorker:
             severity=STALE_SEVERITY,
             unit="s",
         )
+
+    def _warn_no_data(self, spec, pmu):
+        # A frequency rule on a PMU that sends no frequency would otherwise
+        # look armed while it can never fire.
+        if (spec.id, pmu, "data") not in self._no_nominal:
+            self._no_nominal.add((spec.id, pmu, "data"))
+            logger.warning(
+                "Rule %s (%s) watches %s, which PMU %s does not send; it cannot "
+                "fire for that PMU",
+                spec.id,
+                spec.name,
+                spec.quantity,
+                pmu,
+            )
 
     def _warn_no_nominal(self, spec, pmu):
         if (spec.id, pmu) not in self._no_nominal:

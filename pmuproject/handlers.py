@@ -5,8 +5,6 @@
 Django's own pages elsewhere (admin, docs).
 """
 
-import logging
-
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
@@ -15,14 +13,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmuproject.errors import ServiceError
 
-logger = logging.getLogger(__name__)
-
 
 def exception_handler(exc, context):
     """Render our errors and DRF's own into the one JSON shape."""
     if isinstance(exc, ServiceError):
-        if exc.status >= 500:
-            logger.warning("%s: %s", exc.code, exc.detail)
+        # A 5xx is logged by django.request, and a store outage by the store.
         return Response(exc.as_body(), status=exc.status)
 
     response = drf_exception_handler(exc, context)

@@ -272,3 +272,47 @@ async def test_a_per_unit_rule_for_every_pmu_skips_pmus_without_a_nominal():
     await w.tick()
 
     assert {alert["pmu"] for alert in recorder.alerts} == {"KNOWN"}
+
+
+async def test_a_stale_clear_reports_the_longest_silence_as_its_worst():
+    await sync_to_async(register_pmu)("LATE")
+    clock, recorder = Clock(), Recorder()
+    w = worker(clock, recorder, stale_after_s=2.0)
+    for _ in range(8):
+        await w.tick()
+        clock.advance(1.0)
+
+    get_store().write([phasor_samples("LATE", clock.now - NS // 2, 0.25)])
+    await w.tick()
+
+    raised, cleared = recorder.alerts
+    assert (raised["state"], cleared["state"]) == ("raised", "cleared")
+    assert cleared["worst"] >= raised["value"]
+    assert cleared["worst"] >= 7.0
+
+
+async def test_a_rule_on_a_quantity_the_pmu_does_not_send_is_reported(caplog):
+    await sync_to_async(make_rule)(
+        pmu="NOFREQ",
+        phase="any",
+        quantity="frequency",
+        unit="absolute",
+        low=59.9,
+        high=None,
+        hysteresis=0.0,
+    )
+    clock, recorder = Clock(), Recorder()
+    w = worker(clock, recorder)
+    await w.tick()
+    samples = phasor_samples("NOFREQ", T0, 1.0)
+    samples.columns["freq"][:] = math.nan
+    get_store().write([samples])
+    clock.advance(1.0)
+
+    await w.tick()
+    await w.tick()
+
+    warnings = [r for r in caplog.records if "does not send" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "NOFREQ" in warnings[0].getMessage()
+    assert recorder.events() == []

@@ -158,3 +158,22 @@ def test_readers_see_the_last_commit_while_a_write_is_open(tmp_path):
         assert store.count_samples("P1", start_ns=0, stop_ns=2**62) == 10
     finally:
         writer.execute("ROLLBACK")
+
+
+def test_an_outage_is_logged_once_and_its_end_once(tmp_path, caplog):
+    from pmuproject.errors import StoreError
+
+    path = tmp_path / "store.sqlite3"
+    path.write_bytes(b"garbage, not a database" * 100)
+    store = EmbeddedStore(path)
+    for _ in range(5):
+        with pytest.raises(StoreError):
+            store.list_pmus()
+
+    path.unlink()
+    assert store.list_pmus() == []
+    assert store.list_pmus() == []
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("cannot be opened" in m for m in messages) == 1
+    assert sum("can be opened again" in m for m in messages) == 1

@@ -74,6 +74,7 @@ class EmbeddedStore(Store):
         self._local = threading.local()
         self._connections = []
         self._lock = threading.Lock()
+        self._unavailable = False
 
     # --- connections ------------------------------------------------------
 
@@ -105,13 +106,19 @@ class EmbeddedStore(Store):
                     "The embedded store was written by a newer version of this service."
                 )
         except (sqlite3.Error, OSError) as exc:
-            logger.error(
-                "The embedded store at %s cannot be opened: %s", self.path, exc
-            )
+            # Logged once per outage: every request and every writer retries.
+            if not self._unavailable:
+                self._unavailable = True
+                logger.error(
+                    "The embedded store at %s cannot be opened: %s", self.path, exc
+                )
             raise StoreError(
                 f"The embedded store cannot be opened ({exc}); the server log "
                 "names the file."
             ) from exc
+        if self._unavailable:
+            self._unavailable = False
+            logger.info("The embedded store at %s can be opened again", self.path)
         if shared:
             with self._lock:
                 self._connections.append(connection)
