@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from alerts import history, rules
 from alerts.models import Alert, AlertRule
 from alerts.serializers import AlertRuleSerializer, AlertSerializer
-from measurements.params import pmu_id_param
+from measurements.params import pmu_id_param, single_param
 from measurements.timeparse import TimeFormatError, now_ns, parse_time
 from pmuproject.errors import InvalidParameter, NoData
 from pmuproject.permissions import ControlPermission
@@ -168,12 +168,20 @@ class AlertListView(APIView):
     )
     def get(self, request):
         query = request.query_params
+        for name in ("limit", "offset"):
+            _count_param(query, name)
+        start, stop = _time_param(query, "start"), _time_param(query, "stop")
+        if start is not None and stop is not None and start >= stop:
+            raise InvalidParameter(
+                "start",
+                "`start` must be earlier than `stop` (the range is [start, stop)).",
+            )
         alerts = history.alert_history(
             active=_bool_param(query, "active"),
-            pmu=pmu_id_param(query) if query.get("pmu") else None,
+            pmu=pmu_id_param(query) if single_param(query, "pmu") else None,
             severity=_choice_param(query, "severity", list(rules.SEVERITIES)),
-            start=_time_param(query, "start"),
-            stop=_time_param(query, "stop"),
+            start=start,
+            stop=stop,
         )
         paginator = AlertPagination()
         page = paginator.paginate_queryset(alerts, request, view=self)
@@ -202,8 +210,20 @@ class AlertAcknowledgeView(APIView):
         return Response(body)
 
 
+def _count_param(query, name):
+    """Page size or start: a whole number, 0 or more (limit: 1 to 1000)."""
+    value = single_param(query, name)
+    if value is None or value == "":
+        return
+    low = 1 if name == "limit" else 0
+    if not (value.isascii() and value.isdigit() and int(value) >= low):
+        raise InvalidParameter(
+            name, f"`{name}` must be a whole number of at least {low}."
+        )
+
+
 def _bool_param(query, name):
-    value = query.get(name)
+    value = single_param(query, name)
     if value is None or value == "":
         return None
     lowered = value.strip().lower()
@@ -215,7 +235,7 @@ def _bool_param(query, name):
 
 
 def _choice_param(query, name, choices):
-    value = query.get(name)
+    value = single_param(query, name)
     if value is None or value == "":
         return None
     if value not in choices:
@@ -226,7 +246,7 @@ def _choice_param(query, name, choices):
 
 
 def _time_param(query, name):
-    value = query.get(name)
+    value = single_param(query, name)
     if value is None or value == "":
         return None
     try:

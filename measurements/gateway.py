@@ -7,6 +7,7 @@ are integer nanoseconds since the Unix epoch (UTC); ranges are half-open,
 """
 
 import abc
+import atexit
 import threading
 from dataclasses import dataclass, field
 
@@ -186,6 +187,9 @@ def get_store():
     with _store_lock:
         if _store is None:
             _store = _open_store()
+            # Closed before the interpreter tears modules down, when a
+            # client's own finaliser would fail noisily.
+            atexit.register(reset_store)
         return _store
 
 

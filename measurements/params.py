@@ -33,7 +33,7 @@ class TimeRange:
     open_ended: bool = False
 
 
-def _single(query, name):
+def single_param(query, name):
     """The parameter's one value, or None; a repeated parameter is refused."""
     values = query.getlist(name) if hasattr(query, "getlist") else [query.get(name)]
     if len(values) > 1:
@@ -42,7 +42,7 @@ def _single(query, name):
 
 
 def pmu_id_param(query, name="pmu"):
-    value = _single(query, name)
+    value = single_param(query, name)
     if value is None or not value.strip():
         raise InvalidParameter(name, f"`{name}` is required: the PMU id.")
     if not PMU_ID.fullmatch(value):
@@ -51,7 +51,7 @@ def pmu_id_param(query, name="pmu"):
 
 
 def phasor_param(query, name="phasor"):
-    value = (_single(query, name) or "").lower()
+    value = (single_param(query, name) or "").lower()
     if value not in PHASORS:
         raise InvalidParameter(
             name, f"`{name}` must be one of a, b, c.", accepted=list(PHASORS)
@@ -68,11 +68,11 @@ def time_range_param(query, *, default_start="-1h"):
         raise InvalidParameter(
             "start", "`start` must be earlier than `stop` (the range is [start, stop))."
         )
-    return TimeRange(start, stop, open_ended=not _single(query, "stop"))
+    return TimeRange(start, stop, open_ended=not single_param(query, "stop"))
 
 
 def _time(query, name, default, now):
-    value = _single(query, name)
+    value = single_param(query, name)
     if value is None or value == "":
         value = default
     try:
@@ -82,7 +82,7 @@ def _time(query, name, default, now):
 
 
 def duration_param(query, name, default=None):
-    value = _single(query, name)
+    value = single_param(query, name)
     if value is None or value == "":
         if default is None:
             return None

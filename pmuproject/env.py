@@ -4,6 +4,7 @@ An empty value counts as unset, so a copied `.env.example` with blank lines
 keeps every default.
 """
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,12 +44,15 @@ def env_number(name, default, *, kind=int, minimum=None):
     value = os.environ.get(name)
     if value is None or not value.strip():
         return default
+    what = "a whole number" if kind is int else "a number"
     try:
         number = kind(value.strip())
     except ValueError as exc:
         raise ImproperlyConfigured(
-            f"The setting {name} must be a number; got {value!r}."
+            f"The setting {name} must be {what}; got {value!r}."
         ) from exc
+    if not math.isfinite(number):
+        raise ImproperlyConfigured(f"The setting {name} must be finite; got {value!r}.")
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(
             f"The setting {name} must be at least {minimum}; got {number}."

@@ -191,9 +191,10 @@ if INFLUX_URL:
 # Relative paths are taken from the project root, whatever the working folder.
 PMU_STORE_PATH = str(BASE_DIR / (env_str("PMU_STORE_PATH") or "var/pmu-store.sqlite3"))
 PMU_MAX_ROWS = env_number("PMU_MAX_ROWS", 200_000, minimum=1)
-# The simulator writes into the embedded store only unless asked explicitly,
-# so a production InfluxDB never receives demo data by accident.
-PMU_SIMULATE = env_bool("PMU_SIMULATE", not INFLUX_URL)
+# The simulator runs by default only in the single-process embedded demo:
+# never into a production InfluxDB, and not in each of several daphne
+# processes sharing a Redis layer, which would write the same PMUs twice.
+PMU_SIMULATE = env_bool("PMU_SIMULATE", not INFLUX_URL and not env_str("REDIS_URL", ""))
 PMU_SIMULATE_RATE = env_number("PMU_SIMULATE_RATE", 30, minimum=1)
 
 # --- Alerts and channels --------------------------------------------------
@@ -218,6 +219,10 @@ def redis_channel_layer(url):
 
 
 REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL must start with redis://, rediss:// or unix://; got {REDIS_URL!r}."
+    )
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:

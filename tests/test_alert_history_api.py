@@ -106,6 +106,14 @@ def test_the_history_is_paginated(api, history):
         ("pmu=bad id", "pmu"),
         ("severity=loud", "severity"),
         ("start=yesterday", "start"),
+        ("active=true&active=false", "active"),
+        ("pmu=B90&pmu=FG", "pmu"),
+        ("limit=1&limit=2", "limit"),
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("offset=-5", "offset"),
+        ("offset=abc", "offset"),
+        ("start=now&stop=-1h", "start"),
     ],
 )
 def test_bad_filters_are_refused_naming_the_parameter(api, query, parameter):

@@ -127,6 +127,10 @@ def test_blank_values_in_a_copied_env_example_keep_the_defaults(tmp_path):
         ({"DJANGO_LOG_LEVEL": "LOUD"}, "DJANGO_LOG_LEVEL"),
         ({"DATABASE_URL": "garbage"}, "DATABASE_URL"),
         ({"DJANGO_ENV_FILE": "/nonexistent/.env"}, "DJANGO_ENV_FILE"),
+        ({"ALERT_STALE_AFTER": "nan"}, "ALERT_STALE_AFTER"),
+        ({"ALERT_WORKER_INTERVAL": "inf"}, "ALERT_WORKER_INTERVAL"),
+        ({"REDIS_URL": "notaurl"}, "REDIS_URL"),
+        ({"PMU_SIMULATE_RATE": "1e9"}, "whole number"),
     ],
 )
 def test_more_malformed_settings_are_named(tmp_path, overrides, named):
@@ -154,3 +158,48 @@ def test_manage_py_reports_a_missing_setting_in_one_line():
         "Configuration error: The setting DJANGO_SECRET_KEY is required when "
         "DJANGO_DEBUG is off."
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "simulate"),
+    [
+        ({}, "True"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/15"}, "False"),
+        (
+            {
+                "INFLUX_URL": "http://127.0.0.1:9",
+                "INFLUX_TOKEN": "t",
+                "INFLUX_ORG": "o",
+                "INFLUX_BUCKET": "b",
+            },
+            "False",
+        ),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/15", "PMU_SIMULATE": "1"}, "True"),
+    ],
+)
+def test_the_simulator_runs_by_default_only_in_the_embedded_demo(overrides, simulate):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PMU_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        {
+            "DJANGO_ENV_FILE": "",
+            "DJANGO_SETTINGS_MODULE": "pmuproject.settings",
+            "DJANGO_DEBUG": "1",
+            **overrides,
+        }
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.PMU_SIMULATE)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip() == simulate, result.stderr
