@@ -19,6 +19,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "unit",
         "hysteresis",
         "min_duration",
+        "clear_duration",
         "severity",
     )
     list_filter = ("enabled", "quantity", "severity")

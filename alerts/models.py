@@ -56,6 +56,13 @@ class AlertRule(models.Model):
         default=0.0,
         help_text="How long the value must stay outside before the alert is raised.",
     )
+    clear_duration = models.FloatField(
+        "clear duration (s)",
+        default=0.0,
+        help_text="How long the value must stay back inside (by the hysteresis) "
+        "before the alert clears, so a brief recovery within one event does "
+        "not clear and raise it again.",
+    )
     severity = models.CharField(
         max_length=8, choices=Severity.choices, default=Severity.WARNING
     )
@@ -90,6 +97,7 @@ class AlertRule(models.Model):
             unit=self.unit,
             hysteresis=self.hysteresis,
             min_duration=self.min_duration,
+            clear_duration=self.clear_duration,
             nominals=nominals,
         )
         if problems:

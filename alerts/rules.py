@@ -55,6 +55,7 @@ class Limits:
     high: float | None
     hysteresis: float = 0.0
     min_duration_ns: int = 0
+    clear_duration_ns: int = 0
 
     def crossed(self, side):
         return self.low if side == "low" else self.high
@@ -68,6 +69,7 @@ class Track:
     side: str | None = None  # "low" or "high" while active
     worst: float | None = None
     pending_since: int | None = None  # ns, while outside but not yet raised
+    clearing_since: int | None = None  # ns, while back inside but not yet cleared
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def rule_problems(
     hysteresis,
     min_duration,
     nominals,
+    clear_duration=0.0,
 ):
     """Mistakes in a rule, as {field: message}; empty when the rule is sound.
 
@@ -108,6 +111,7 @@ def rule_problems(
         ("high", high),
         ("hysteresis", hysteresis),
         ("min_duration", min_duration),
+        ("clear_duration", clear_duration),
     ):
         if value is not None and not math.isfinite(value):
             problems[name] = "Must be a finite number."
@@ -130,6 +134,12 @@ def rule_problems(
         problems["hysteresis"] = (
             "The hysteresis is more than half the band between the limits, "
             "so an alert could never clear."
+        )
+    if clear_duration is not None and clear_duration < 0:
+        problems["clear_duration"] = "The clear duration cannot be negative."
+    elif clear_duration is not None and clear_duration > MAX_MIN_DURATION_S:
+        problems["clear_duration"] = (
+            f"The clear duration is at most {MAX_MIN_DURATION_S:g} seconds."
         )
     if min_duration is not None and min_duration < 0:
         problems["min_duration"] = "The minimum duration cannot be negative."
@@ -200,8 +210,9 @@ def track_samples(track, times, values, limits):
 
     A raise needs the value outside the limits without a break for
     `min_duration_ns` (a pending run carries over between calls); a clear
-    needs it back inside by the hysteresis. NaN samples are skipped. Only
-    the runs between transitions are visited, never each sample in Python.
+    needs it back inside by the hysteresis for `clear_duration_ns` (likewise).
+    NaN samples are skipped. Only the runs between transitions are visited,
+    never each sample in Python.
     """
     known = np.isfinite(values)
     times, values = times[known], values[known]
@@ -220,6 +231,7 @@ def track_samples(track, times, values, limits):
     outside_at = np.flatnonzero(outside)
     within_at = np.flatnonzero(~outside)
     back_at = np.flatnonzero(back)
+    away_at = np.flatnonzero(~back)
 
     changes = []
     i = 0
@@ -229,18 +241,37 @@ def track_samples(track, times, values, limits):
             if end > i:
                 track.worst = _worse(track.side, track.worst, values[i:end])
             if end == n:
+                track.clearing_since = None
                 break
+            # A clear needs the value back inside without a break for
+            # `clear_duration_ns`, like a raise needs it outside for
+            # `min_duration_ns`; a run that opens this call continues one
+            # from the previous call.
+            if end == 0 and track.clearing_since is not None:
+                since = track.clearing_since
+            else:
+                since = int(times[end])
+            track.clearing_since = None
+            run_end = _next_index(away_at, end, n)
+            at = end + int(
+                np.searchsorted(times[end:run_end], since + limits.clear_duration_ns)
+            )
+            if at >= run_end:
+                if run_end == n:
+                    track.clearing_since = since
+                i = run_end
+                continue
             changes.append(
                 Change(
                     "cleared",
-                    int(times[end]),
-                    float(values[end]),
+                    int(times[at]),
+                    float(values[at]),
                     limits.crossed(track.side),
                     track.worst,
                 )
             )
             track.active, track.side, track.worst = False, None, None
-            i = end + 1
+            i = at + 1
             continue
 
         start = _next_index(outside_at, i, n)

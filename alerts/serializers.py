@@ -18,6 +18,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     )
     hysteresis = serializers.FloatField(required=False, default=0.0)
     min_duration = serializers.FloatField(required=False, default=0.0)
+    clear_duration = serializers.FloatField(required=False, default=0.0)
 
     class Meta:
         model = AlertRule
@@ -33,6 +34,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "unit",
             "hysteresis",
             "min_duration",
+            "clear_duration",
             "severity",
             "created_at",
             "updated_at",

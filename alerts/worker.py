@@ -105,6 +105,7 @@ def _rules_and_registry():
                 rule.high,
                 rule.hysteresis or 0.0,
                 round((rule.min_duration or 0.0) * NS),
+                round((rule.clear_duration or 0.0) * NS),
             ),
         )
         for rule in AlertRule.objects.filter(enabled=True)

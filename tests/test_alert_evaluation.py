@@ -136,3 +136,39 @@ def test_splitting_the_samples_into_ticks_does_not_change_the_outcome(split):
 
     assert len(whole) > 4
     assert pieces == whole
+
+
+def test_a_brief_recovery_within_one_event_does_not_clear_with_a_clear_duration():
+    # A sag recovers above the band for two frames, then dips again: without
+    # a clear duration that is two alerts; with 50 ms it is one.
+    times = np.arange(40, dtype=np.int64) * PERIOD
+    values = np.full(40, 1.0)
+    values[5:15] = 0.85
+    values[15:17] = 0.95
+    values[17:25] = 0.86
+    quick = Limits(0.9, None, 0.02, 0, 0)
+    held = Limits(0.9, None, 0.02, 0, 50_000_000)
+
+    quick_changes = track_samples(Track(), times, values, quick)
+    held_changes = track_samples(Track(), times, values, held)
+
+    assert [c.state for c in quick_changes] == ["raised", "cleared"] * 2
+    assert [c.state for c in held_changes] == ["raised", "cleared"]
+    cleared = held_changes[1]
+    assert cleared.time_ns == times[np.searchsorted(times, times[25] + 50_000_000)]
+    assert cleared.worst == 0.85
+
+
+def test_a_clear_duration_carries_over_between_ticks():
+    times = np.arange(60, dtype=np.int64) * PERIOD
+    values = np.full(60, 1.0)
+    values[:10] = 0.8
+    limits = Limits(0.9, None, 0.02, 0, 200_000_000)
+    track = Track()
+
+    changes = []
+    for part in (slice(0, 20), slice(20, 40), slice(40, 60)):
+        changes += track_samples(track, times[part], values[part], limits)
+
+    assert [c.state for c in changes] == ["raised", "cleared"]
+    assert changes[1].time_ns == times[np.searchsorted(times, times[10] + 200_000_000)]

@@ -19,6 +19,7 @@ RULE = {
     "unit": "pu",
     "hysteresis": 0.02,
     "min_duration": 0.0,
+    "clear_duration": 0.0,
     "severity": "critical",
 }
 
@@ -84,6 +85,8 @@ def test_the_paths_have_no_trailing_slash(api):
         ({"hysteresis": -0.01}, "hysteresis", "cannot be negative"),
         ({"low": 0.9, "high": 1.1, "hysteresis": 0.2}, "hysteresis", "never clear"),
         ({"min_duration": -1}, "min_duration", "cannot be negative"),
+        ({"clear_duration": -1}, "clear_duration", "cannot be negative"),
+        ({"clear_duration": 1e9}, "clear_duration", "at most"),
         ({"pmu": "FG"}, "unit", "not in the registry"),
         ({"pmu": "NO-NOMINAL"}, "unit", "no nominal voltage"),
         ({"quantity": "current"}, "unit", "no nominal current"),
