@@ -299,13 +299,16 @@ class EmbeddedStore(Store):
         if old:
             times = np.concatenate([chunk[0] for _, chunk in old] + [batch.time])
             data = np.concatenate([chunk[1] for _, chunk in old] + [new_data], axis=1)
-            # Stable sort keeps old before new at equal times; keeping the last
-            # of each run of equal times lets the new sample replace the old.
-            order = np.argsort(times, kind="stable")
-            times, data = times[order], data[:, order]
-            keep = np.ones(len(times), dtype=bool)
-            keep[:-1] = times[1:] != times[:-1]
-            times, data = times[keep], data[:, keep]
+            # An append (the common case: a live source, or the next block of
+            # a file) is already in order; anything else is sorted, the stable
+            # sort keeping old before new at equal times so that keeping the
+            # last of each run of equal times lets the new sample win.
+            if old[-1][1][0][-1] >= lo:
+                order = np.argsort(times, kind="stable")
+                times, data = times[order], data[:, order]
+                keep = np.ones(len(times), dtype=bool)
+                keep[:-1] = times[1:] != times[:-1]
+                times, data = times[keep], data[:, keep]
             db.executemany(
                 "DELETE FROM chunk WHERE pmu = ? AND t_first = ?",
                 [(pmu_id, t_first) for t_first, _ in old],
