@@ -6,10 +6,7 @@ Imported by bench/run.py after Django is set up there.
 import asyncio
 import gc
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -156,6 +153,7 @@ def fanout(*, clients, alerts):
     import redis
 
     from alerts import broadcast
+    from tests.servers import free_port, start_daphne, stop
     from tests.wsclient import WebSocketClient
 
     try:
@@ -172,23 +170,11 @@ def fanout(*, clients, alerts):
 
     layers.channel_layers.backends.clear()
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "pmuproject.asgi:application",
-        ],
-        env={**os.environ, "REDIS_URL": FANOUT_REDIS_URL},
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w"),  # noqa: SIM115
+    port = free_port()
+    server = start_daphne(
+        {**os.environ, "REDIS_URL": FANOUT_REDIS_URL},
+        port,
+        os.environ.get("BENCH_SERVER_LOG", os.devnull),
     )
 
     async def run():
@@ -242,8 +228,7 @@ def fanout(*, clients, alerts):
         delays = asyncio.run(run())
     finally:
         gc.enable()
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
     return {
         "p99_s": float(np.percentile(delays, 99)),
         "median_s": statistics.median(delays),

@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from django.test import Client  # noqa: E402
 from measurements.gateway import Samples, get_store, reset_store  # noqa: E402
 from measurements.power import FIELDS, WindowAccumulator, window_figures  # noqa: E402
 from measurements.simulator import Simulator  # noqa: E402
+from tests.servers import free_port, start_daphne, stop  # noqa: E402
 
 SECOND = 1_000_000_000
 HOUR = 3600 * SECOND
@@ -313,34 +313,11 @@ class Server:
     """A daphne process on a free loopback port, serving bench.settings."""
 
     def __init__(self):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "pmuproject.asgi:application",
-            ],
-            cwd=REPO,
-            env={**os.environ, **SERVER_ENV},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.process = start_daphne(
+            {**os.environ, **SERVER_ENV}, port, SCRATCH / "server.log"
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                _get(f"{self.url}/api/_bench/noop")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the benchmark server did not start")
 
     def _status(self, field):
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -357,8 +334,7 @@ class Server:
         return self._status("VmHWM")
 
     def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        stop(self.process)
 
 
 def _row_loop_power(records, window):

@@ -9,12 +9,14 @@ are integer nanoseconds since the Unix epoch (UTC); ranges are half-open,
 import abc
 import atexit
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
 
 from measurements.power import FIELDS, OPTIONAL_FIELDS, WindowAccumulator
+from pmuproject.errors import StoreError
 
 # Every column a store keeps, in a fixed order. Values a PMU does not send
 # (frequency, ROCOF on most devices) are NaN.
@@ -170,8 +172,28 @@ class Store(abc.ABC):
         return sum(self.write(batches) for batches in blocks)
 
     @abc.abstractmethod
+    def ping(self):
+        """Ask the store the cheapest question it answers; raise StoreError if
+        it cannot. Returns a dict of details for /api/health."""
+
     def health(self):
-        """A dict with at least `ok` (bool) and `store` (the kind)."""
+        """Whether the store answers, and how fast, for /api/health."""
+        started = time.perf_counter()
+        try:
+            details = self.ping()
+        except StoreError as exc:
+            return {
+                "ok": False,
+                "store": self.kind,
+                "error": exc.code,
+                "detail": exc.detail,
+            }
+        return {
+            "ok": True,
+            "store": self.kind,
+            **details,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
 
     def close(self):  # noqa: B027 - most stores hold nothing to release
         """Release connections held by this process."""

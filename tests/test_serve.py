@@ -2,22 +2,12 @@
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port, migrate, start_daphne, stop
 
 
 def get(url, headers=None, timeout=5):
@@ -43,35 +33,12 @@ def served(tmp_path):
             "PMU_CONFIG_INI": str(tmp_path / "config.ini"),
         }
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "pmuproject.asgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    migrate(env)
+    server = start_daphne(env, port := free_port(), tmp_path / "daphne.log")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
 
 
 def wait_for_pmus(base, expected, deadline_s=60):

@@ -15,7 +15,6 @@ with org `-` the same checked values are sent as a literal preamble instead.
 
 import logging
 import re
-import time
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -297,24 +296,9 @@ class InfluxStore(Store):
 
     # --- health -----------------------------------------------------------
 
-    def health(self):
-        started = time.perf_counter()
-        try:
-            self._query(flux.HEALTH, {})
-        except StoreError as exc:
-            return {
-                "ok": False,
-                "store": self.kind,
-                "error": exc.code,
-                "detail": exc.detail,
-            }
-        return {
-            "ok": True,
-            "store": self.kind,
-            "url": self.where,
-            "bucket": self.bucket,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
+    def ping(self):
+        self._query(flux.HEALTH, {})
+        return {"url": self.where, "bucket": self.bucket}
 
     # --- the one way queries go out ---------------------------------------
 
