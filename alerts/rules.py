@@ -244,21 +244,16 @@ def track_samples(track, times, values, limits):
                 track.clearing_since = None
                 break
             # A clear needs the value back inside without a break for
-            # `clear_duration_ns`, like a raise needs it outside for
-            # `min_duration_ns`; a run that opens this call continues one
-            # from the previous call.
-            if end == 0 and track.clearing_since is not None:
-                since = track.clearing_since
-            else:
-                since = int(times[end])
-            track.clearing_since = None
-            run_end = _next_index(away_at, end, n)
-            at = end + int(
-                np.searchsorted(times[end:run_end], since + limits.clear_duration_ns)
+            # `clear_duration_ns`, as a raise needs it outside for
+            # `min_duration_ns`.
+            at, run_end, track.clearing_since = _held(
+                times,
+                end,
+                _next_index(away_at, end, n),
+                track.clearing_since,
+                limits.clear_duration_ns,
             )
-            if at >= run_end:
-                if run_end == n:
-                    track.clearing_since = since
+            if at is None:
                 i = run_end
                 continue
             changes.append(
@@ -278,20 +273,14 @@ def track_samples(track, times, values, limits):
         if start == n:
             track.pending_since = None
             break
-        # A pending run from the previous call continues only if this call
-        # opens outside the limits too.
-        if start == 0 and track.pending_since is not None:
-            since = track.pending_since
-        else:
-            since = int(times[start])
-        track.pending_since = None
-        run_end = _next_index(within_at, start, n)
-        at = start + int(
-            np.searchsorted(times[start:run_end], since + limits.min_duration_ns)
+        at, run_end, track.pending_since = _held(
+            times,
+            start,
+            _next_index(within_at, start, n),
+            track.pending_since,
+            limits.min_duration_ns,
         )
-        if at >= run_end:
-            if run_end == n:
-                track.pending_since = since
+        if at is None:
             i = run_end
             continue
 
@@ -309,6 +298,22 @@ def track_samples(track, times, values, limits):
         )
         i = at + 1
     return changes
+
+
+def _held(times, start, run_end, carried_since, duration_ns):
+    """Where a run of samples `[start, run_end)` has lasted `duration_ns`.
+
+    The run began at `carried_since` when it continues one left open by the
+    previous call (it opens this call, at index 0), else at `times[start]`.
+    Returns (index or None, run_end, the start to carry over): a run that
+    reaches the end of the call without lasting long enough is carried.
+    """
+    since = carried_since if start == 0 and carried_since is not None else None
+    since = int(times[start]) if since is None else since
+    at = start + int(np.searchsorted(times[start:run_end], since + duration_ns))
+    if at < run_end:
+        return at, run_end, None
+    return None, run_end, since if run_end == len(times) else None
 
 
 def _next_index(indices, start, n):
