@@ -17,7 +17,7 @@ from alerts.models import Alert, AlertRule
 from alerts.serializers import AlertRuleSerializer, AlertSerializer
 from measurements.params import pmu_id_param, single_param
 from measurements.timeparse import TimeFormatError, now_ns, parse_time
-from pmuproject.errors import InvalidParameter, NoData
+from pmuproject.errors import InvalidParameter, NotFound
 from pmuproject.permissions import ControlPermission
 
 WRITE_ERRORS = {
@@ -47,7 +47,7 @@ def _checked(serializer):
 def _rule(rule_id):
     rule = AlertRule.objects.filter(pk=rule_id).first()
     if rule is None:
-        raise NoData(f"There is no alert rule {rule_id}.")
+        raise NotFound(f"There is no alert rule {rule_id}.")
     return rule
 
 
@@ -206,7 +206,7 @@ class AlertAcknowledgeView(APIView):
         try:
             body = history.acknowledge(alert_id, request.user)
         except Alert.DoesNotExist as exc:
-            raise NoData(f"There is no alert {alert_id}.") from exc
+            raise NotFound(f"There is no alert {alert_id}.") from exc
         return Response(body)
 
 

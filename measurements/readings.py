@@ -4,6 +4,8 @@ Each function takes validated parameters and returns plain data (lists of
 dicts, or a dict) in the dashboard's JSON shapes.
 """
 
+import itertools
+
 import numpy as np
 
 from measurements.gateway import get_store
@@ -117,7 +119,11 @@ def samples_rows(pmu_id, time_range, *, batch_rows=20_000):
         pmu_id, start_ns=time_range.start_ns, stop_ns=time_range.stop_ns
     )
     check_sample_count(time_range, count)
-    return _rows_in_batches(store, pmu_id, time_range, batch_rows)
+    batches = _rows_in_batches(store, pmu_id, time_range, batch_rows)
+    # The first batch is read before the response starts, so a store that
+    # fails now still gets a 503 rather than a 200 with an empty body.
+    first = next(batches, None)
+    return batches if first is None else itertools.chain([first], batches)
 
 
 def _rows_in_batches(store, pmu_id, time_range, batch_rows):

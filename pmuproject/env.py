@@ -40,7 +40,7 @@ def env_bool(name, default=False):
     )
 
 
-def env_number(name, default, *, kind=int, minimum=None):
+def env_number(name, default, *, kind=int, minimum=None, maximum=None):
     value = os.environ.get(name)
     if value is None or not value.strip():
         return default
@@ -56,6 +56,10 @@ def env_number(name, default, *, kind=int, minimum=None):
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(
             f"The setting {name} must be at least {minimum}; got {number}."
+        )
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(
+            f"The setting {name} must be at most {maximum}; got {number}."
         )
     return number
 

@@ -39,6 +39,11 @@ class NoData(ServiceError):
     code = "no_data"
 
 
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
 class StoreError(ServiceError):
     """The measurement store could not answer; the request may be retried."""
 

@@ -43,7 +43,7 @@ def exception_handler(exc, context):
 
 
 def _json_or_default(request, status, code, detail, default):
-    if request.path.startswith("/api/"):
+    if request.path == "/api" or request.path.startswith("/api/"):
         return JsonResponse({"error": code, "detail": detail}, status=status)
     return default()
 

@@ -5,8 +5,10 @@ README's settings table.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -112,6 +114,14 @@ except ValueError as exc:
         "DATABASE_URL must be a database URL such as "
         f"postgres://user:password@host:5432/name or sqlite:///path; {exc}"
     ) from exc
+if DATABASES["default"]["ENGINE"] not in (
+    "django.db.backends.sqlite3",
+    "django.db.backends.postgresql",
+):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name a PostgreSQL (postgres://) or SQLite "
+        "(sqlite:///) database."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -195,7 +205,7 @@ PMU_MAX_ROWS = env_number("PMU_MAX_ROWS", 200_000, minimum=1)
 # never into a production InfluxDB, and not in each of several daphne
 # processes sharing a Redis layer, which would write the same PMUs twice.
 PMU_SIMULATE = env_bool("PMU_SIMULATE", not INFLUX_URL and not env_str("REDIS_URL", ""))
-PMU_SIMULATE_RATE = env_number("PMU_SIMULATE_RATE", 30, minimum=1)
+PMU_SIMULATE_RATE = env_number("PMU_SIMULATE_RATE", 30, minimum=1, maximum=240)
 
 # --- Alerts and channels --------------------------------------------------
 
@@ -219,9 +229,15 @@ def redis_channel_layer(url):
 
 
 REDIS_URL = env_str("REDIS_URL", "")
-if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+_redis = urlsplit(REDIS_URL)
+# redis-py reads a database number it cannot parse as 0: refuse it instead.
+if REDIS_URL and (
+    _redis.scheme not in ("redis", "rediss", "unix")
+    or (_redis.scheme != "unix" and not re.fullmatch(r"(/\d{1,5})?/?", _redis.path))
+):
     raise ImproperlyConfigured(
-        f"REDIS_URL must start with redis://, rediss:// or unix://; got {REDIS_URL!r}."
+        "REDIS_URL must be redis://host:port/N (or rediss://, unix://) with a "
+        f"whole database number N; got {REDIS_URL!r}."
     )
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}

@@ -155,7 +155,7 @@ def test_acknowledging_an_unknown_alert_is_a_404(api, settings):
     response = api.post("/api/alerts/999/acknowledge")
 
     assert response.status_code == 404
-    assert response.json()["error"] == "no_data"
+    assert response.json()["error"] == "not_found"
 
 
 def test_the_admin_acknowledge_action(admin_client, admin_user, history):

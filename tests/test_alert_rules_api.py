@@ -69,7 +69,7 @@ def test_a_rule_is_created_read_listed_updated_and_deleted(writer):
     assert not AlertRule.objects.exists()
     missing = writer.get(f"/api/alert-rules/{rule_id}")
     assert missing.status_code == 404
-    assert missing.json()["error"] == "no_data"
+    assert missing.json()["error"] == "not_found"
 
 
 def test_the_paths_have_no_trailing_slash(api):

@@ -175,7 +175,7 @@ def test_a_repeated_phasor_is_refused(api):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/nonexistent", "/api/getpmus/", "/api/data/extra"]
+    "path", ["/api", "/api/nonexistent", "/api/getpmus/", "/api/data/extra"]
 )
 def test_unknown_api_paths_are_json_404s(api, path):
     response = api.get(path)

@@ -13,6 +13,7 @@ import pytest
 from measurements.gateway import Samples
 from measurements.power import FIELDS
 from measurements.stores.embedded import CHUNK_SIZE, EmbeddedStore
+from pmuproject.errors import StoreError
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = 1_700_000_000_000_000_000
@@ -175,5 +176,32 @@ def test_an_outage_is_logged_once_and_its_end_once(tmp_path, caplog):
     assert store.list_pmus() == []
 
     messages = [record.getMessage() for record in caplog.records]
-    assert sum("cannot be opened" in m for m in messages) == 1
-    assert sum("can be opened again" in m for m in messages) == 1
+    assert sum("failed" in m for m in messages) == 1
+    assert sum("answers again" in m for m in messages) == 1
+
+
+def test_a_file_replaced_under_open_connections_is_an_outage_until_restored(
+    tmp_path, caplog
+):
+    path = tmp_path / "store.sqlite3"
+    store = EmbeddedStore(path)
+    store.write([make(T0 + np.arange(10), 1.0)])
+    assert store.count_samples("P1", start_ns=0, stop_ns=2**62) == 10
+    saved = tmp_path / "saved.sqlite3"
+    store.close()
+    path.rename(saved)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"store.sqlite3{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"garbage, not a database" * 1000)
+
+    for _ in range(3):
+        with pytest.raises(StoreError):
+            store.count_samples("P1", start_ns=0, stop_ns=2**62)
+        assert store.health()["ok"] is False
+    path.unlink()
+    saved.rename(path)
+
+    assert store.count_samples("P1", start_ns=0, stop_ns=2**62) == 10
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("failed" in m for m in messages) == 1
+    assert sum("answers again" in m for m in messages) == 1

@@ -68,3 +68,20 @@ def test_an_unreadable_store_is_a_503_with_a_reason(
     # The file's location is for the operator's log, not for every client.
     assert "broken.sqlite3" not in payload["detail"]
     assert str(broken) in caplog.text
+
+
+def test_a_store_failing_once_the_range_is_counted_is_still_a_503(api, monkeypatch):
+    from measurements.stores.embedded import EmbeddedStore
+    from pmuproject.errors import StoreError
+
+    write("P1", [time.time_ns() - SECOND])
+
+    def failing(self, pmu_id, *, start_ns, stop_ns):
+        raise StoreError("The embedded store failed: disk I/O error")
+        yield  # a generator, as the real one is
+
+    monkeypatch.setattr(EmbeddedStore, "iter_samples", failing)
+    response = api.get("/api/data", {"pmu": "P1", "start": "-1m"})
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "store_unavailable"

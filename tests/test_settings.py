@@ -131,6 +131,10 @@ def test_blank_values_in_a_copied_env_example_keep_the_defaults(tmp_path):
         ({"ALERT_WORKER_INTERVAL": "inf"}, "ALERT_WORKER_INTERVAL"),
         ({"REDIS_URL": "notaurl"}, "REDIS_URL"),
         ({"PMU_SIMULATE_RATE": "1e9"}, "whole number"),
+        ({"PMU_SIMULATE_RATE": "100000"}, "PMU_SIMULATE_RATE"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/notanumber"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/l2"}, "REDIS_URL"),
+        ({"DATABASE_URL": "mysql://u:p@127.0.0.1/x"}, "DATABASE_URL"),
     ],
 )
 def test_more_malformed_settings_are_named(tmp_path, overrides, named):

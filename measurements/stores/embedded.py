@@ -106,18 +106,11 @@ class EmbeddedStore(Store):
                 )
         except (sqlite3.Error, OSError) as exc:
             # Logged once per outage: every request and every writer retries.
-            if not self._unavailable:
-                self._unavailable = True
-                logger.error(
-                    "The embedded store at %s cannot be opened: %s", self.path, exc
-                )
+            self._failed(exc)
             raise StoreError(
                 f"The embedded store cannot be opened ({exc}); the server log "
                 "names the file."
             ) from exc
-        if self._unavailable:
-            self._unavailable = False
-            logger.info("The embedded store at %s can be opened again", self.path)
         if shared:
             with self._lock:
                 self._connections.append(connection)
@@ -130,18 +123,42 @@ class EmbeddedStore(Store):
             connection = connection or self._connection()
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
+            self._failed(exc, connection)
             raise error(f"The embedded store cannot be used: {exc}") from exc
         try:
             yield connection
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            self._failed(exc, connection)
             raise error(f"The embedded store failed: {exc}") from exc
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+        self._answered()
+
+    def _failed(self, exc, connection=None):
+        """Log an outage once, and drop a connection that may be broken."""
+        if not self._unavailable:
+            self._unavailable = True
+            logger.error("The embedded store at %s failed: %s", self.path, exc)
+        if connection is None:
+            return
+        with suppress(sqlite3.Error):
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        if getattr(self._local, "connection", None) is connection:
+            self._local.connection = None
+            with self._lock:
+                if connection in self._connections:
+                    self._connections.remove(connection)
+            with suppress(sqlite3.Error):
+                connection.close()
+
+    def _answered(self):
+        if self._unavailable:
+            self._unavailable = False
+            logger.info("The embedded store at %s answers again", self.path)
 
     def close(self):
         with self._lock:
