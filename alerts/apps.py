@@ -1,3 +1,5 @@
+"""App configuration of the alerts: rules, worker, history and WebSocket."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""App configuration of the measurements: stores, power and read endpoints."""
+
 from django.apps import AppConfig
 
 
