@@ -48,16 +48,17 @@ def power_timeseries(pmu_id, time_range, window_ns, *, batch_rows=20_000):
         window_ns=window_ns,
     )
     figures = window_figures(windows.means)
-    return _window_rows(windows, figures, batch_rows)
+    columns = [figures[key] for key in TIMESERIES_KEYS]
+    return _row_batches(("time", *TIMESERIES_KEYS), windows.time, columns, batch_rows)
 
 
-def _window_rows(windows, figures, batch_rows):
-    keys = ("time", *TIMESERIES_KEYS)
-    for start in range(0, len(windows), batch_rows):
+def _row_batches(keys, times, columns, batch_rows):
+    """Rows as dicts, `batch_rows` at a time: a time column, then `columns`."""
+    for start in range(0, len(times), batch_rows):
         part = slice(start, start + batch_rows)
-        columns = [format_times(windows.time[part]).tolist()]
-        columns += [figures[key][part].tolist() for key in TIMESERIES_KEYS]
-        yield [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        values = [format_times(times[part]).tolist()]
+        values += [column[part].tolist() for column in columns]
+        yield [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def power_of_phase(pmu_id, phasor, time_range):
@@ -131,15 +132,13 @@ def _rows_in_batches(store, pmu_id, time_range, batch_rows):
     for batch in store.iter_samples(
         pmu_id, start_ns=time_range.start_ns, stop_ns=time_range.stop_ns
     ):
-        for start in range(0, len(batch), batch_rows):
-            part = slice(start, start + batch_rows)
-            columns = [format_times(batch.time[part]).tolist()]
-            for key, column in DATA_COLUMNS:
-                values = batch.columns[column][part]
-                if key.endswith("_ang"):
-                    values = wrap_degrees(values)
-                columns.append(values.tolist())
-            columns.append([pmu_id] * len(columns[0]))
-            yield [
-                dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)
-            ]
+        columns = [
+            wrap_degrees(batch.columns[column])
+            if key.endswith("_ang")
+            else batch.columns[column]
+            for key, column in DATA_COLUMNS
+        ]
+        columns.append(
+            np.broadcast_to(np.array(pmu_id, dtype=object), batch.time.shape)
+        )
+        yield from _row_batches(keys, batch.time, columns, batch_rows)
