@@ -11,22 +11,36 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def start(env_overrides, tmp_path):
-    """Import the real settings in a clean process; return (rc, stderr)."""
+def run_python(args, **overrides):
+    """Run Python in the project with only `overrides` as settings."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "INFLUX_", "PMU_", "REDIS_", "CORS_"))
+        if not key.startswith(
+            ("DJANGO_", "INFLUX_", "PMU_", "REDIS_", "CORS_", "ALERT_")
+        )
     }
-    env.update({"DJANGO_ENV_FILE": "", "DJANGO_SETTINGS_MODULE": "pmuproject.settings"})
-    env.update(env_overrides)
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+    env.update(
+        {
+            "DJANGO_ENV_FILE": "",
+            "DJANGO_SETTINGS_MODULE": "pmuproject.settings",
+            **overrides,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def start(env_overrides, tmp_path):
+    """Import the real settings in a clean process; return (rc, output)."""
+    result = run_python(
+        ["-c", "import django; django.setup(); print('started')"], **env_overrides
     )
     return result.returncode, result.stdout + result.stderr
 
@@ -94,23 +108,7 @@ def test_blank_values_in_a_copied_env_example_keep_the_defaults(tmp_path):
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.PMU_SIMULATE, s.ALLOWED_HOSTS, s.PMU_MAX_ROWS)"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PMU_"))}
-    env.update(
-        {
-            "DJANGO_ENV_FILE": str(env_file),
-            "DJANGO_SETTINGS_MODULE": "pmuproject.settings",
-            "DJANGO_DEBUG": "1",
-        }
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(["-c", code], DJANGO_ENV_FILE=str(env_file), DJANGO_DEBUG="1")
 
     assert result.stdout.split() == [
         "True",
@@ -145,17 +143,7 @@ def test_more_malformed_settings_are_named(tmp_path, overrides, named):
 
 
 def test_manage_py_reports_a_missing_setting_in_one_line():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PMU_"))}
-    env.update({"DJANGO_ENV_FILE": "", "DJANGO_SETTINGS_MODULE": "pmuproject.settings"})
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(["manage.py", "check"])
 
     assert result.returncode != 0
     assert result.stderr.strip() == (
@@ -182,28 +170,11 @@ def test_manage_py_reports_a_missing_setting_in_one_line():
     ],
 )
 def test_the_simulator_runs_by_default_only_in_the_embedded_demo(overrides, simulate):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PMU_"))}
-    env.pop("REDIS_URL", None)
-    env.update(
-        {
-            "DJANGO_ENV_FILE": "",
-            "DJANGO_SETTINGS_MODULE": "pmuproject.settings",
-            "DJANGO_DEBUG": "1",
-            **overrides,
-        }
-    )
     code = (
         "import django; django.setup(); from django.conf import settings; "
         "print(settings.PMU_SIMULATE)"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(["-c", code], DJANGO_DEBUG="1", **overrides)
 
     assert result.stdout.strip() == simulate, result.stderr
